@@ -1,0 +1,28 @@
+import express, { type Express } from 'express';
+import type { Config } from '@one-time/core';
+import { DownloadService, UploadService, type Infrastructure, type Log } from '@one-time/service';
+import { downloadRoutes } from './http/download-routes.ts';
+import { errorHandler } from './http/errors.ts';
+import { uploadRoutes } from './http/upload-routes.ts';
+import { AppError } from '@one-time/core';
+
+/** Wires services to routes. No I/O here: the infrastructure arrives connected. */
+export function createApp(config: Config, publicUrl: string, infra: Infrastructure, log: Log): Express {
+  const uploads = new UploadService({ files: infra.files, blobs: infra.blobs, purges: infra.purges, limits: config.limits, timing: config.timing, log });
+  const downloads = new DownloadService({ files: infra.files, blobs: infra.blobs, purges: infra.purges, timing: config.timing, log });
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use((_req, res, next) => {
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    next();
+  });
+  app.use(uploadRoutes(config, publicUrl, uploads));
+  app.use(downloadRoutes(downloads, log));
+  app.use(() => {
+    throw new AppError('NOT_FOUND', 'No such endpoint.');
+  });
+  app.use(errorHandler(log));
+  return app;
+}

@@ -1,0 +1,109 @@
+import type { Readable } from 'node:stream';
+import { Router, type Request, type Response } from 'express';
+import multer from 'multer';
+import { AppError, type Config, parseUploadOptions } from '@one-time/core';
+import type { UploadResult, UploadService, UploadSession } from '@one-time/service';
+import { BlobStorageEngine } from './blob-storage-engine.ts';
+import { fromBodyParsing } from './errors.ts';
+
+const ALLOWED_FIELDS = new Set(['ttl', 'downloads']);
+
+/** `POST /upload` (multipart, any file field name) and `PUT /upload/:filename` (raw body, for `curl -T`). */
+export function uploadRoutes(config: Config, publicUrl: string, uploads: UploadService): Router {
+  const router = Router();
+
+  router.post('/upload', async (req, res) => {
+    parseUploadOptions({}, req.query, config.limits); // fail fast, before any byte is stored
+    if (!req.is('multipart/form-data')) throw new AppError('NOT_MULTIPART');
+    const session = uploads.begin();
+    const result = await withSession(session, async () => {
+      await receiveMultipart(req, res, session, config);
+      return session.finish(parseUploadOptions(fieldsOf(req.body), req.query, config.limits));
+    });
+    sendUploadResult(req, res, publicUrl, result);
+  });
+
+  router.put('/upload/:filename', async (req, res) => {
+    const options = parseUploadOptions({}, req.query, config.limits);
+    const declared = declaredLength(req);
+    if (declared !== undefined && declared > config.limits.maxUploadBytes) throw new AppError('PAYLOAD_TOO_LARGE');
+    const session = uploads.begin();
+    const result = await withSession(session, async () => {
+      await session.addPart(req as Readable, {
+        name: req.params.filename,
+        contentType: req.headers['content-type'],
+        ...(declared === undefined ? {} : { declaredSize: declared }),
+      });
+      return session.finish(options);
+    });
+    sendUploadResult(req, res, publicUrl, result);
+  });
+
+  return router;
+}
+
+/** Whatever goes wrong, the session removes what it stored before the error is answered. */
+async function withSession<T>(session: UploadSession, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    await session.abort();
+    throw error;
+  }
+}
+
+function receiveMultipart(req: Request, res: Response, session: UploadSession, config: Config): Promise<void> {
+  const middleware = multer({
+    storage: new BlobStorageEngine(session),
+    defParamCharset: 'utf8',
+    limits: {
+      files: config.limits.maxFilesPerUpload,
+      fields: 16,
+      fieldSize: 256,
+      fieldNameSize: 64,
+      parts: config.limits.maxFilesPerUpload + 16,
+      headerPairs: 64,
+    },
+  }).any();
+  return new Promise((resolve, reject) => {
+    middleware(req, res, (error?: unknown) => (error === undefined ? resolve() : reject(fromBodyParsing(error))));
+  });
+}
+
+function fieldsOf(body: unknown): { ttl?: unknown; downloads?: unknown } {
+  const fields = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  const unknown = Object.keys(fields).filter((name) => !ALLOWED_FIELDS.has(name));
+  if (unknown.length > 0) {
+    throw new AppError('BAD_REQUEST', `Unknown form field${unknown.length > 1 ? 's' : ''}: ${unknown.slice(0, 5).join(', ').slice(0, 200)}. Allowed: ttl, downloads.`);
+  }
+  return { ttl: fields.ttl, downloads: fields.downloads };
+}
+
+function declaredLength(req: Request): number | undefined {
+  const header = req.headers['content-length'];
+  if (header === undefined) return undefined;
+  if (!/^\d{1,16}$/.test(header)) throw new AppError('BAD_REQUEST', 'Content-Length is not a number.');
+  return Number(header);
+}
+
+export function sendUploadResult(req: Request, res: Response, publicUrl: string, result: UploadResult): void {
+  const url = `${publicUrl}/download/${result.code}`;
+  const body = {
+    code: result.code,
+    url,
+    downloadUrl: url,
+    expiresAt: result.expiresAt.toISOString(),
+    size: result.size,
+    downloadsLeft: result.downloadsLeft,
+    deleteToken: result.deleteToken,
+    files: result.files,
+  };
+  res.status(201).setHeader('Cache-Control', 'no-store');
+  if (req.accepts(['text/plain', 'application/json']) === 'application/json') {
+    res.json(body);
+    return;
+  }
+  res.setHeader('X-Delete-Token', result.deleteToken);
+  res.setHeader('X-Expires-At', body.expiresAt);
+  res.type('text/plain').send(`${url}\n`);
+}

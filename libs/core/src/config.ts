@@ -1,0 +1,146 @@
+import { z } from 'zod';
+import { parseDuration } from './duration.ts';
+import { parseSize } from './size.ts';
+
+/** Azurite's published development account: only a default for talking to the local emulator. */
+export const AZURITE_DEV_CONNECTION_STRING =
+  'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;' +
+  'AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;' +
+  'BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;';
+
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65_535).default(fallback);
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      const ms = parseDuration(text);
+      if (ms === undefined || ms <= 0) {
+        ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration such as 30s, 10m, 24h or 7d` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+const size = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      const bytes = parseSize(text);
+      if (bytes === undefined || bytes <= 0) {
+        ctx.addIssue({ code: 'custom', message: `"${text}" is not a size such as 2GiB, 512MiB or 1048576` });
+        return z.NEVER;
+      }
+      return bytes;
+    });
+
+const envSchema = z.object({
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: port(3000),
+  OPS_PORT: port(3001),
+  PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  MONGO_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://').default('mongodb://127.0.0.1:27017'),
+  MONGO_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/).default('one-time'),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').default('redis://127.0.0.1:6379'),
+  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).default('one-time'),
+  AZURE_STORAGE_CONNECTION_STRING: z.string().min(1).default(AZURITE_DEV_CONNECTION_STRING),
+  AZURE_CONTAINER: z.string().regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a valid Azure container name').default('one-time-files'),
+  MAX_UPLOAD_SIZE: size('2GiB'),
+  MAX_FILES_PER_UPLOAD: positiveInt(100),
+  TTL_DEFAULT: duration('24h'),
+  TTL_MAX: duration('7d'),
+  DOWNLOADS_DEFAULT: positiveInt(1),
+  DOWNLOADS_MAX: positiveInt(100),
+  UPLOAD_DEADLINE: duration('6h'),
+  STREAM_LEASE: duration('2m'),
+  SWEEP_INTERVAL: duration('30s'),
+  RECONCILE_INTERVAL: duration('1h'),
+  ORPHAN_GRACE: duration('1h'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  readonly opsPort: number;
+  /** Base of the links handed out, without a trailing slash; unset means the address the API listens on. */
+  readonly publicUrl: string | undefined;
+  readonly mongo: { readonly url: string; readonly database: string };
+  readonly redis: { readonly url: string; readonly queuePrefix: string };
+  readonly azure: { readonly connectionString: string; readonly container: string };
+  readonly limits: Limits;
+  readonly timing: Timing;
+  readonly logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+}
+
+export interface Limits {
+  readonly maxUploadBytes: number;
+  readonly maxFilesPerUpload: number;
+  readonly ttlDefaultMs: number;
+  readonly ttlMaxMs: number;
+  readonly downloadsDefault: number;
+  readonly downloadsMax: number;
+}
+
+export interface Timing {
+  /** An upload that has not finished by then is swept away. */
+  readonly uploadDeadlineMs: number;
+  /** A download stream refreshes its lease; a lease older than this belongs to a stream that died. */
+  readonly streamLeaseMs: number;
+  readonly sweepIntervalMs: number;
+  readonly reconcileIntervalMs: number;
+  /** Blobs with no record are only removed once they are older than this. */
+  readonly orphanGraceMs: number;
+}
+
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** Parses the environment once, at start-up. Throws `ConfigError` naming every bad variable. */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  if (e.TTL_DEFAULT > e.TTL_MAX) problems.push('TTL_DEFAULT: must not be longer than TTL_MAX');
+  if (e.DOWNLOADS_DEFAULT > e.DOWNLOADS_MAX) problems.push('DOWNLOADS_DEFAULT: must not be more than DOWNLOADS_MAX');
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    host: e.HOST,
+    port: e.PORT,
+    opsPort: e.OPS_PORT,
+    publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ''),
+    mongo: { url: e.MONGO_URL, database: e.MONGO_DB },
+    redis: { url: e.REDIS_URL, queuePrefix: e.QUEUE_PREFIX },
+    azure: { connectionString: e.AZURE_STORAGE_CONNECTION_STRING, container: e.AZURE_CONTAINER },
+    limits: {
+      maxUploadBytes: e.MAX_UPLOAD_SIZE,
+      maxFilesPerUpload: e.MAX_FILES_PER_UPLOAD,
+      ttlDefaultMs: e.TTL_DEFAULT,
+      ttlMaxMs: e.TTL_MAX,
+      downloadsDefault: e.DOWNLOADS_DEFAULT,
+      downloadsMax: e.DOWNLOADS_MAX,
+    },
+    timing: {
+      uploadDeadlineMs: e.UPLOAD_DEADLINE,
+      streamLeaseMs: e.STREAM_LEASE,
+      sweepIntervalMs: e.SWEEP_INTERVAL,
+      reconcileIntervalMs: e.RECONCILE_INTERVAL,
+      orphanGraceMs: e.ORPHAN_GRACE,
+    },
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+/** The variable names the apps read: the compose file and docs are checked against this list. */
+export const CONFIG_VARIABLES = Object.keys(envSchema.shape) as ReadonlyArray<keyof typeof envSchema.shape>;

@@ -1,0 +1,35 @@
+/**
+ * What MongoDB keeps about one upload. `_id` is the one-way file id derived from the code; the code itself is
+ * never stored. The lifecycle is `uploading` → `ready` → `purging` → (record deleted).
+ */
+export type FileState = 'uploading' | 'ready' | 'purging';
+
+export interface FilePart {
+  /** The blob holding this part; written into the record before the blob exists. */
+  readonly blob: string;
+  readonly name: string;
+  readonly contentType: string;
+  /** Known once the part is stored. */
+  readonly size?: number;
+}
+
+export interface FileRecord {
+  readonly _id: string;
+  readonly state: FileState;
+  readonly parts: readonly FilePart[];
+  readonly size: number;
+  readonly createdAt: Date;
+  /** While uploading: the upload deadline. Once ready: when the file expires. Revoking sets it to now. */
+  readonly expiresAt: Date;
+  readonly downloadsLeft: number;
+  /** Download streams in flight; a blob is never deleted while one is. */
+  readonly activeStreams: number;
+  /** Refreshed by streaming downloads; a stale lease means the stream's process died. */
+  readonly leaseUntil: Date | null;
+  readonly deleteTokenHash: string;
+}
+
+/** A file is downloadable when ready, with downloads left and not expired. */
+export function isAvailable(record: FileRecord, now: Date): boolean {
+  return record.state === 'ready' && record.downloadsLeft > 0 && record.expiresAt > now;
+}

@@ -1,0 +1,133 @@
+import type { Readable } from 'node:stream';
+import { AppError, type FileRecord, type Timing, fileIdForCode, isAvailable, isWellFormedCode } from '@one-time/core';
+import type { FileRepository } from '@one-time/db';
+import type { BlobStore } from '@one-time/storage';
+import { systemClock, type Clock, type Log, type PurgeScheduler } from './ports.ts';
+import { zipStream } from './zip-stream.ts';
+
+export interface DownloadServiceDeps {
+  readonly files: FileRepository;
+  readonly blobs: BlobStore;
+  readonly purges: PurgeScheduler;
+  readonly timing: Timing;
+  readonly log: Log;
+  readonly clock?: Clock;
+}
+
+export interface FileMeta {
+  readonly fileName: string;
+  readonly contentType: string;
+  /** Unknown for a zip of several files (it is built while it streams). */
+  readonly size: number | undefined;
+  readonly expiresAt: Date;
+  readonly downloadsLeft: number;
+}
+
+export interface Download extends FileMeta {
+  readonly stream: Readable;
+  /**
+   * Must be called once the response is over, whether it finished or was aborted: it closes the stream's
+   * claim and, after the last allowed download, schedules the purge. Safe to call more than once.
+   */
+  close(): Promise<void>;
+}
+
+export class DownloadService {
+  readonly #deps: DownloadServiceDeps;
+  readonly #clock: Clock;
+
+  constructor(deps: DownloadServiceDeps) {
+    this.#deps = deps;
+    this.#clock = deps.clock ?? systemClock;
+  }
+
+  /** Metadata without consuming a download (HEAD). */
+  async peek(code: string): Promise<FileMeta> {
+    const record = await this.#deps.files.findById(fileIdFrom(code));
+    if (!record || !isAvailable(record, this.#clock())) throw new AppError('NOT_FOUND');
+    return metaOf(record);
+  }
+
+  /**
+   * Claims one download with a single conditional update, then opens storage. If storage fails before the
+   * first byte, the claim is given back: the file is not lost.
+   */
+  async open(code: string): Promise<Download> {
+    const fileId = fileIdFrom(code);
+    const now = this.#clock();
+    const record = await this.#deps.files.claim(fileId, now, this.#leaseFrom(now));
+    if (!record) throw new AppError('NOT_FOUND');
+
+    let stream: Readable;
+    try {
+      stream = await this.#openContent(record);
+    } catch (error) {
+      await this.#deps.files.releaseClaim(fileId).catch((releaseError: unknown) => {
+        this.#deps.log.error({ fileId, err: releaseError }, 'claim not released; the file is lost');
+      });
+      throw error;
+    }
+    return { ...metaOf(record), stream, close: this.#closer(fileId) };
+  }
+
+  async #openContent(record: FileRecord): Promise<Readable> {
+    const [first, ...rest] = record.parts;
+    if (!first) throw new AppError('NOT_FOUND');
+    const opened = await this.#deps.blobs.read(first.blob);
+    if (rest.length === 0) return opened.stream;
+    return zipStream([
+      { name: first.name, open: () => Promise.resolve(opened.stream) },
+      ...rest.map((part) => ({ name: part.name, open: async () => (await this.#deps.blobs.read(part.blob)).stream })),
+    ]);
+  }
+
+  /** Keeps the stream's lease fresh while it runs; a process that dies stops renewing it. */
+  #closer(fileId: string): () => Promise<void> {
+    const renewEvery = Math.max(1_000, Math.floor(this.#deps.timing.streamLeaseMs / 3));
+    const timer = setInterval(() => {
+      this.#deps.files.renewLease(fileId, this.#leaseFrom(this.#clock())).catch((error: unknown) => {
+        this.#deps.log.warn({ fileId, err: error }, 'stream lease not renewed');
+      });
+    }, renewEvery);
+    timer.unref();
+    let closing: Promise<void> | undefined;
+    return () => {
+      clearInterval(timer);
+      closing ??= this.#endStream(fileId);
+      return closing;
+    };
+  }
+
+  async #endStream(fileId: string): Promise<void> {
+    try {
+      const record = await this.#deps.files.endStream(fileId);
+      if (!record || record.activeStreams > 0) return;
+      if (record.downloadsLeft <= 0 || record.expiresAt <= this.#clock()) {
+        await this.#deps.purges.enqueuePurge(fileId, 'downloaded');
+      }
+    } catch (error) {
+      this.#deps.log.warn({ fileId, err: error }, 'purge after download deferred to the sweeper');
+    }
+  }
+
+  #leaseFrom(now: Date): Date {
+    return new Date(now.getTime() + this.#deps.timing.streamLeaseMs);
+  }
+}
+
+function fileIdFrom(code: string): string {
+  if (!isWellFormedCode(code)) throw new AppError('INVALID_CODE');
+  return fileIdForCode(code);
+}
+
+function metaOf(record: FileRecord): FileMeta {
+  const [first, second] = record.parts;
+  const single = first !== undefined && second === undefined;
+  return {
+    fileName: single ? first.name : `one-time-${record.parts.length}-files.zip`,
+    contentType: single ? first.contentType : 'application/zip',
+    size: single ? record.size : undefined,
+    expiresAt: record.expiresAt,
+    downloadsLeft: record.downloadsLeft,
+  };
+}

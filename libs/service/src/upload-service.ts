@@ -1,0 +1,241 @@
+import type { Readable } from 'node:stream';
+import { finished } from 'node:stream';
+import {
+  AppError,
+  type FilePart,
+  type Limits,
+  type Timing,
+  type UploadOptions,
+  fileIdForCode,
+  generateCode,
+  generateDeleteToken,
+  hashDeleteToken,
+  sanitizeFileName,
+} from '@one-time/core';
+import type { FileRepository } from '@one-time/db';
+import type { BlobStore } from '@one-time/storage';
+import { ByteLimit } from './byte-limit.ts';
+import { systemClock, type Clock, type Log, type PurgeScheduler } from './ports.ts';
+
+export interface UploadServiceDeps {
+  readonly files: FileRepository;
+  readonly blobs: BlobStore;
+  readonly purges: PurgeScheduler;
+  readonly limits: Limits;
+  readonly timing: Timing;
+  readonly log: Log;
+  readonly clock?: Clock;
+}
+
+export interface PartInput {
+  readonly name: string | undefined;
+  readonly contentType: string | undefined;
+  /** When the client declared the length (a PUT with Content-Length), a shorter body is an incomplete upload. */
+  readonly declaredSize?: number;
+}
+
+export interface UploadResult {
+  /** The secret: handed to the uploader once, never stored. */
+  readonly code: string;
+  readonly deleteToken: string;
+  readonly size: number;
+  readonly expiresAt: Date;
+  readonly downloadsLeft: number;
+  readonly files: ReadonlyArray<{ name: string; size: number; contentType: string }>;
+}
+
+export class UploadService {
+  readonly #deps: UploadServiceDeps;
+
+  constructor(deps: UploadServiceDeps) {
+    this.#deps = deps;
+  }
+
+  /** One session per request; nothing is written until the first part arrives. */
+  begin(): UploadSession {
+    return new UploadSession(this.#deps);
+  }
+}
+
+/**
+ * One upload, possibly of several parts. The record is written (state `uploading`, with a deadline) before
+ * the first blob, and each part's blob name is added to it before the blob is written, so MongoDB always
+ * knows every blob: a crash at any point leaves work the sweeper can find.
+ */
+export class UploadSession {
+  readonly #deps: UploadServiceDeps;
+  readonly #clock: Clock;
+  readonly #code = generateCode();
+  readonly #deleteToken = generateDeleteToken();
+  readonly #fileId = fileIdForCode(this.#code);
+  readonly #tally = { bytes: 0 };
+  readonly #parts: FilePart[] = [];
+  readonly #pending = new Set<Promise<unknown>>();
+  #started: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(deps: UploadServiceDeps) {
+    this.#deps = deps;
+    this.#clock = deps.clock ?? systemClock;
+  }
+
+  get partCount(): number {
+    return this.#parts.length;
+  }
+
+  /** Streams one part into storage. Parts get sequential blob names under the file id. */
+  addPart(source: Readable, input: PartInput): Promise<FilePart> {
+    if (this.#closed) return Promise.reject(new AppError('INTERNAL', 'Upload session already closed.'));
+    if (this.#parts.length >= this.#deps.limits.maxFilesPerUpload) {
+      source.resume();
+      return Promise.reject(new AppError('TOO_MANY_FILES', `At most ${this.#deps.limits.maxFilesPerUpload} files per upload.`));
+    }
+    const part: FilePart = {
+      blob: `${this.#fileId}/${this.#parts.length}`,
+      name: sanitizeFileName(input.name),
+      contentType: normalizeContentType(input.contentType),
+    };
+    const index = this.#parts.push(part) - 1;
+    const work = this.#storePart(source, part, input.declaredSize).then((stored) => {
+      this.#parts[index] = stored;
+      return stored;
+    });
+    this.#track(work);
+    return work;
+  }
+
+  async #storePart(source: Readable, part: FilePart, declaredSize: number | undefined): Promise<FilePart> {
+    try {
+      await this.#ensureRecord();
+      if (!(await this.#deps.files.addPart(this.#fileId, part))) throw new AppError('UPLOAD_TIMEOUT');
+    } catch (error) {
+      source.resume(); // let the request body drain so the client gets its answer
+      throw error;
+    }
+    const limit = new ByteLimit(this.#tally, this.#deps.limits.maxUploadBytes);
+    // Wait for both sides, so no block is still being staged when a failed part is cleaned up.
+    const [piped, written] = await Promise.allSettled([feed(source, limit), this.#deps.blobs.write(part.blob, limit)]);
+    if (written.status === 'rejected' || piped.status === 'rejected') {
+      throw mostTelling([piped, written]);
+    }
+    const { size } = written.value;
+    if (declaredSize !== undefined && size !== declaredSize) {
+      await this.#deps.blobs.delete(part.blob);
+      throw new AppError('UPLOAD_INCOMPLETE');
+    }
+    return { ...part, size };
+  }
+
+  #ensureRecord(): Promise<void> {
+    this.#started ??= this.#deps.files.createUpload({
+      id: this.#fileId,
+      deleteTokenHash: hashDeleteToken(this.#deleteToken),
+      createdAt: this.#clock(),
+      deadline: new Date(this.#clock().getTime() + this.#deps.timing.uploadDeadlineMs),
+    });
+    return this.#started;
+  }
+
+  /** Waits for every part, then makes the file available and schedules its expiry. */
+  async finish(options: UploadOptions): Promise<UploadResult> {
+    await this.#settle(true);
+    if (this.#parts.length === 0) throw new AppError('NO_FILE');
+    this.#closed = true;
+    const now = this.#clock();
+    const expiresAt = new Date(now.getTime() + options.ttlMs);
+    const size = this.#parts.reduce((sum, part) => sum + (part.size ?? 0), 0);
+    const ready = await this.#deps.files.markReady(this.#fileId, {
+      size,
+      parts: this.#parts,
+      expiresAt,
+      downloadsLeft: options.downloads,
+    });
+    if (!ready) throw new AppError('UPLOAD_TIMEOUT');
+    await this.#scheduleExpiry(options.ttlMs);
+    return {
+      code: this.#code,
+      deleteToken: this.#deleteToken,
+      size,
+      expiresAt,
+      downloadsLeft: options.downloads,
+      files: this.#parts.map((part) => ({ name: part.name, size: part.size ?? 0, contentType: part.contentType })),
+    };
+  }
+
+  /** Removes whatever this upload stored. If storage or MongoDB is down, the sweeper finishes the job later. */
+  async abort(): Promise<void> {
+    this.#closed = true;
+    await this.#settle(false);
+    if (!this.#started) return;
+    try {
+      await this.#started;
+      for (const part of this.#parts) await this.#deps.blobs.delete(part.blob);
+      await this.#deps.files.deleteUpload(this.#fileId);
+    } catch (error) {
+      this.#deps.log.warn({ fileId: this.#fileId, err: error }, 'upload cleanup deferred to the sweeper');
+    }
+  }
+
+  async #scheduleExpiry(ttlMs: number): Promise<void> {
+    try {
+      await this.#deps.purges.enqueuePurge(this.#fileId, 'expired', ttlMs);
+    } catch (error) {
+      // Not fatal: the sweeper purges expired files even when no job exists.
+      this.#deps.log.warn({ fileId: this.#fileId, err: error }, 'expiry job not enqueued; the sweeper will purge');
+    }
+  }
+
+  #track(work: Promise<unknown>): void {
+    this.#pending.add(work);
+    work.catch(() => undefined).finally(() => this.#pending.delete(work));
+  }
+
+  /** Waits for every part in flight; with `rethrow`, the first failure is thrown. */
+  async #settle(rethrow: boolean): Promise<void> {
+    while (this.#pending.size > 0) {
+      const results = await Promise.allSettled([...this.#pending]);
+      const failed = results.find((result) => result.status === 'rejected');
+      if (rethrow && failed) throw failed.reason;
+    }
+  }
+}
+
+/**
+ * Pipes the body into the limiter without `pipeline`, which would destroy the request (and so its socket) on
+ * a limit error: here the rest of the body is drained instead, so the client still receives its 413.
+ */
+function feed(source: Readable, limit: ByteLimit): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const fail = (error: unknown) => {
+      if (settled) return;
+      settled = true;
+      source.unpipe(limit);
+      limit.destroy(error instanceof Error ? error : new Error(String(error)));
+      source.resume();
+      reject(error);
+    };
+    limit.once('error', fail);
+    finished(source, (error) => {
+      if (error) fail(new AppError('UPLOAD_INCOMPLETE', undefined, { cause: error }));
+      else if (!settled) {
+        settled = true;
+        resolve();
+      }
+    });
+    source.pipe(limit);
+  });
+}
+
+const CONTENT_TYPE = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/i;
+
+function normalizeContentType(value: string | undefined): string {
+  const essence = (value ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  return CONTENT_TYPE.test(essence) && essence.length <= 127 ? essence : 'application/octet-stream';
+}
+
+/** The domain error (size cap, storage down) explains a failure better than the stream error it caused. */
+function mostTelling(results: ReadonlyArray<PromiseSettledResult<unknown>>): unknown {
+  const reasons = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
+  return reasons.find((reason) => reason instanceof AppError) ?? reasons[0];
+}

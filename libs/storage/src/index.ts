@@ -1,0 +1,2 @@
+export * from './azure-blob-store.ts';
+export * from './blob-store.ts';

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# `npm start`: installs what is missing (Node 24, dependencies, services), then runs the API and the worker
+# in the foreground. Ctrl-C stops both.
+set -euo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$REPO/scripts/node-env.sh"
+bash "$REPO/scripts/deps.sh"
+bash "$REPO/scripts/services.sh" up
+cd "$REPO"
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait
+}
+trap stop INT TERM EXIT
+
+node apps/worker/src/main.ts &
+pids+=($!)
+node apps/api/src/main.ts &
+pids+=($!)
+
+# If either process exits, stop the other and report its status.
+set +e
+wait -n "${pids[@]}"
+status=$?
+exit "$status"
