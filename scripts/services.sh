@@ -7,6 +7,8 @@
 #   scripts/services.sh status  one line per service; exit 0 if all are up, else 1
 #
 # State (pid files, logs, data) lives in ${ONE_TIME_DATA:-<repo>/.data}.
+# Ports: ONE_TIME_REDIS_PORT (6379), ONE_TIME_FERRETDB_PORT (27017),
+# ONE_TIME_FERRETDB_DEBUG_PORT (8088), ONE_TIME_AZURITE_PORT (10000).
 # Tools are cached in ${ONE_TIME_CACHE:-$HOME/.cache/one-time}.
 set -euo pipefail
 
@@ -17,10 +19,11 @@ RUN_DIR="$DATA/run"
 LOG_DIR="$DATA/logs"
 
 HOST=127.0.0.1
-REDIS_PORT=6379
-FERRETDB_PORT=27017
-FERRETDB_DEBUG_ADDR="$HOST:8088"
-AZURITE_PORT=10000
+# ports can be overridden (e.g. to run a second, isolated set of services)
+REDIS_PORT="${ONE_TIME_REDIS_PORT:-6379}"
+FERRETDB_PORT="${ONE_TIME_FERRETDB_PORT:-27017}"
+FERRETDB_DEBUG_ADDR="$HOST:${ONE_TIME_FERRETDB_DEBUG_PORT:-8088}"
+AZURITE_PORT="${ONE_TIME_AZURITE_PORT:-10000}"
 
 FERRETDB_VERSION=v1.24.2
 FERRETDB_MODULE=github.com/FerretDB/FerretDB

@@ -73,7 +73,13 @@ describe('purge safety', () => {
       list: (prefix) => real.list(prefix),
       ping: () => real.ping(),
     };
-    const downloads = new DownloadService({ files: stack.api.infra.files, blobs: flaky, purges: stack.api.infra.purges, timing: stack.config.timing, log: silent });
+    const downloads = new DownloadService({
+      files: stack.api.infra.files,
+      blobs: flaky,
+      purges: stack.api.infra.purges,
+      timing: stack.config.timing,
+      log: silent,
+    });
     await expect(downloads.open(code)).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
     const record = await stack.records.findOne({ _id: fileIdForCode(code) });
     expect(record).toMatchObject({ downloadsLeft: 1, activeStreams: 0 });

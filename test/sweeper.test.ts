@@ -24,7 +24,9 @@ describe('sweeper: the safety net when Redis loses its jobs', () => {
     expect(await (await fetch(downloaded.downloadUrl)).text()).toBe('once');
 
     // A blob that no record knows about, as if left behind by hand.
-    const container = BlobServiceClient.fromConnectionString(stack.config.azure.connectionString).getContainerClient(stack.config.azure.container);
+    const container = BlobServiceClient.fromConnectionString(stack.config.azure.connectionString).getContainerClient(
+      stack.config.azure.container,
+    );
     await container.getBlockBlobClient('stray/0').upload('orphan', 6);
 
     await stack.wipeRedis(); // every delayed expiry job and purge job is gone
@@ -36,7 +38,12 @@ describe('sweeper: the safety net when Redis loses its jobs', () => {
       const cleaned = await eventually(async () => {
         const ids = (await stack.records.find({}, { projection: { _id: 1 } }).toArray()).map((r) => r._id);
         const blobs = await stack.blobNames();
-        return ids.length === 1 && ids[0] === idOf(live.downloadUrl) && blobs.length === 1 && blobs[0] === `${idOf(live.downloadUrl)}/0`;
+        return (
+          ids.length === 1 &&
+          ids[0] === idOf(live.downloadUrl) &&
+          blobs.length === 1 &&
+          blobs[0] === `${idOf(live.downloadUrl)}/0`
+        );
       }, 15_000);
       expect(cleaned).toBe(true);
       expect((await fetch(expiring.downloadUrl)).status).toBe(404);

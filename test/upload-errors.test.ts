@@ -14,7 +14,10 @@ afterAll(async () => {
 });
 afterEach(async () => {
   // Whatever the request did, nothing of it may be left: no record, no blob, no uncommitted block.
-  const clean = await eventually(async () => (await stack.recordCount()) === 0 && (await stack.blobNames({ includeUncommitted: true })).length === 0, 10_000);
+  const clean = await eventually(
+    async () => (await stack.recordCount()) === 0 && (await stack.blobNames({ includeUncommitted: true })).length === 0,
+    10_000,
+  );
   expect(clean, `left behind: ${await stack.recordCount()} records, blobs ${JSON.stringify(await stack.blobNames())}`).toBe(true);
 });
 
@@ -40,7 +43,11 @@ describe('over-cap uploads', () => {
   });
 
   it('answers 413 for a PUT whose Content-Length is over the cap, before reading it', async () => {
-    const response = await fetch(`${stack.url}/upload/big.bin`, { method: 'PUT', headers: { 'content-length': String(2 * 1024 * 1024) }, body: Buffer.alloc(2 * 1024 * 1024) });
+    const response = await fetch(`${stack.url}/upload/big.bin`, {
+      method: 'PUT',
+      headers: { 'content-length': String(2 * 1024 * 1024) },
+      body: Buffer.alloc(2 * 1024 * 1024),
+    });
     expect(await errorOf(response)).toEqual({ status: 413, code: 'PAYLOAD_TOO_LARGE' });
   });
 
@@ -56,7 +63,11 @@ describe('over-cap uploads', () => {
 
 describe('bad input gets a 4xx and leaves nothing', () => {
   it('refuses a request that is not multipart', async () => {
-    const response = await fetch(`${stack.url}/upload`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"file":"x"}' });
+    const response = await fetch(`${stack.url}/upload`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"file":"x"}',
+    });
     expect(await errorOf(response)).toEqual({ status: 415, code: 'NOT_MULTIPART' });
   });
 
@@ -76,15 +87,27 @@ describe('bad input gets a 4xx and leaves nothing', () => {
   });
 
   it('refuses a malformed multipart body', async () => {
-    const response = await fetch(`${stack.url}/upload`, { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=xyz' }, body: 'this is not multipart at all' });
+    const response = await fetch(`${stack.url}/upload`, {
+      method: 'POST',
+      headers: { 'content-type': 'multipart/form-data; boundary=xyz' },
+      body: 'this is not multipart at all',
+    });
     expect(await errorOf(response)).toEqual({ status: 400, code: 'MALFORMED_UPLOAD' });
   });
 
   it('cleans up when the client disconnects half way through an upload', async () => {
-    const { body, contentType } = multipart([{ field: 'file', filename: 'cut.bin', content: generatedFile(900 * 1024).stream() }]);
+    const { body, contentType } = multipart([
+      { field: 'file', filename: 'cut.bin', content: generatedFile(900 * 1024).stream() },
+    ]);
     const url = new URL(`${stack.url}/upload`);
     await new Promise<void>((resolve) => {
-      const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': contentType, 'content-length': String(2 * 1024 * 1024) } });
+      const req = request({
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        headers: { 'content-type': contentType, 'content-length': String(2 * 1024 * 1024) },
+      });
       req.on('error', () => resolve());
       req.on('close', () => resolve());
       let sent = 0;
@@ -101,11 +124,15 @@ describe('bad input gets a 4xx and leaves nothing', () => {
   });
 
   it('takes file names with paths, emoji and bidi marks safely', async () => {
-    const response = await uploadMultipart(stack.url, [{ field: 'file', filename: '../../etc/pa\u202esswd 😀.txt', content: 'x' }]);
+    const response = await uploadMultipart(stack.url, [
+      { field: 'file', filename: '../../etc/pa\u202esswd 😀.txt', content: 'x' },
+    ]);
     expect(response.status).toBe(201);
     const { downloadUrl } = (await response.json()) as { downloadUrl: string };
     const download = await fetch(downloadUrl);
-    expect(download.headers.get('content-disposition')).toBe(`attachment; filename="pa_sswd __.txt"; filename*=UTF-8''pa_sswd%20%F0%9F%98%80.txt`);
+    expect(download.headers.get('content-disposition')).toBe(
+      `attachment; filename="pa_sswd __.txt"; filename*=UTF-8''pa_sswd%20%F0%9F%98%80.txt`,
+    );
     await download.arrayBuffer();
   });
 

@@ -37,7 +37,10 @@ export interface MultipartFile {
 }
 
 /** A streamed multipart/form-data body, as curl -F would send it. */
-export function multipart(files: readonly MultipartFile[], fields: Record<string, string> = {}): { body: Readable; contentType: string } {
+export function multipart(
+  files: readonly MultipartFile[],
+  fields: Record<string, string> = {},
+): { body: Readable; contentType: string } {
   const boundary = `----one-time-test-${randomBytes(8).toString('hex')}`;
   async function* parts(): AsyncGenerator<Buffer> {
     for (const [name, value] of Object.entries(fields)) {
@@ -82,7 +85,11 @@ export async function uploadMultipart(
   } as RequestInit);
 }
 
-export async function uploadJson(baseUrl: string, files: readonly MultipartFile[], fields: Record<string, string> = {}): Promise<UploadAnswer> {
+export async function uploadJson(
+  baseUrl: string,
+  files: readonly MultipartFile[],
+  fields: Record<string, string> = {},
+): Promise<UploadAnswer> {
   const response = await uploadMultipart(baseUrl, files, fields);
   if (response.status !== 201) throw new Error(`upload failed: ${response.status} ${await response.text()}`);
   return (await response.json()) as UploadAnswer;

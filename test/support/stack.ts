@@ -15,6 +15,7 @@ export interface Stack {
   /** Direct, test-only views of what the services hold. */
   readonly records: Collection<FileRecord>;
   blobNames(options?: { includeUncommitted?: boolean }): Promise<string[]>;
+  /** Documents in every collection of this stack's database. */
   recordCount(): Promise<number>;
   /** Deletes every Redis key of this stack's queue prefix: what a Redis restart does. */
   wipeRedis(): Promise<void>;
@@ -47,7 +48,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const url = api.url;
   const mongo = await MongoClient.connect(config.mongo.url);
   const records = mongo.db(config.mongo.database).collection<FileRecord>(FILES_COLLECTION);
-  const container = BlobServiceClient.fromConnectionString(config.azure.connectionString).getContainerClient(config.azure.container);
+  const container = BlobServiceClient.fromConnectionString(config.azure.connectionString).getContainerClient(
+    config.azure.container,
+  );
   const redis = new Redis(config.redis.url);
 
   return {
@@ -61,7 +64,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       for await (const blob of container.listBlobsFlat({ includeUncommitedBlobs: includeUncommitted })) names.push(blob.name);
       return names;
     },
-    recordCount: () => records.countDocuments({}),
+    async recordCount() {
+      const db = mongo.db(config.mongo.database);
+      const counts = await Promise.all(
+        (await db.listCollections().toArray()).map((c) => db.collection(c.name).countDocuments({})),
+      );
+      return counts.reduce((sum, n) => sum + n, 0);
+    },
     async wipeRedis() {
       const keys = await redis.keys(`${id}:*`);
       if (keys.length > 0) await redis.del(...keys);

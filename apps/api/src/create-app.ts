@@ -8,11 +8,25 @@ import { AppError } from '@one-time/core';
 
 /** Wires services to routes. No I/O here: the infrastructure arrives connected. */
 export function createApp(config: Config, publicUrl: string, infra: Infrastructure, log: Log): Express {
-  const uploads = new UploadService({ files: infra.files, blobs: infra.blobs, purges: infra.purges, limits: config.limits, timing: config.timing, log });
-  const downloads = new DownloadService({ files: infra.files, blobs: infra.blobs, purges: infra.purges, timing: config.timing, log });
+  const uploads = new UploadService({
+    files: infra.files,
+    blobs: infra.blobs,
+    purges: infra.purges,
+    limits: config.limits,
+    timing: config.timing,
+    log,
+  });
+  const downloads = new DownloadService({
+    files: infra.files,
+    blobs: infra.blobs,
+    purges: infra.purges,
+    timing: config.timing,
+    log,
+  });
 
   const app = express();
   app.disable('x-powered-by');
+  app.set('etag', false);
   app.set('query parser', 'simple');
   app.use((_req, res, next) => {
     res.setHeader('Referrer-Policy', 'no-referrer');

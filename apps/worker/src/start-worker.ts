@@ -15,7 +15,13 @@ export async function startWorker(config: Config): Promise<RunningWorker> {
   const log = createLogger('worker', config.logLevel);
   const infra = await connectInfrastructure(config);
   const purger = new PurgeService({ files: infra.files, blobs: infra.blobs });
-  const sweeper = new Sweeper({ files: infra.files, blobs: infra.blobs, purger, log, orphanGraceMs: config.timing.orphanGraceMs });
+  const sweeper = new Sweeper({
+    files: infra.files,
+    blobs: infra.blobs,
+    purger,
+    log,
+    orphanGraceMs: config.timing.orphanGraceMs,
+  });
 
   const connection = createRedis(config.redis.url, 'worker');
   const worker = new Worker(PURGE_QUEUE, (job) => runJob(job, purger, sweeper, log), {

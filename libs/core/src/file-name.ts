@@ -8,7 +8,10 @@ const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u206
  */
 export function sanitizeFileName(raw: string | undefined, fallback = 'file'): string {
   const lastSegment = (raw ?? '').split(/[/\\]/).pop() ?? '';
-  const cleaned = lastSegment.normalize('NFC').replace(UNSAFE, '_').replace(/^[.\s]+|[.\s]+$/g, '');
+  const cleaned = lastSegment
+    .normalize('NFC')
+    .replace(UNSAFE, '_')
+    .replace(/^[.\s]+|[.\s]+$/g, '');
   if (cleaned === '' || /^_+$/.test(cleaned)) return fallback;
   return truncateByCodePoints(cleaned, MAX_NAME_LENGTH);
 }

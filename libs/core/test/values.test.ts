@@ -61,7 +61,9 @@ describe('file names', () => {
     expect(name.endsWith('.gz')).toBe(true);
   });
   it('encodes Content-Disposition per RFC 6266 / 5987', () => {
-    expect(contentDisposition('naïve "x".txt')).toBe(`attachment; filename="na_ve _x_.txt"; filename*=UTF-8''na%C3%AFve%20%22x%22.txt`);
+    expect(contentDisposition('naïve "x".txt')).toBe(
+      `attachment; filename="na_ve _x_.txt"; filename*=UTF-8''na%C3%AFve%20%22x%22.txt`,
+    );
   });
 });
 
@@ -71,7 +73,14 @@ describe('upload options', () => {
     expect(parseUploadOptions({}, {}, limits)).toEqual({ ttlMs: 86_400_000, downloads: 1 });
     expect(parseUploadOptions({ ttl: '10m' }, { ttl: '7d', downloads: '3' }, limits)).toEqual({ ttlMs: 600_000, downloads: 3 });
   });
-  it.each([{ ttl: '8d' }, { ttl: '0' }, { downloads: '0' }, { downloads: '101' }, { downloads: '1e2' }, { downloads: ['1', '2'] }])('refuses %j', (raw) =>
+  it.each([
+    { ttl: '8d' },
+    { ttl: '0' },
+    { downloads: '0' },
+    { downloads: '101' },
+    { downloads: '1e2' },
+    { downloads: ['1', '2'] },
+  ])('refuses %j', (raw) =>
     expect(() => parseUploadOptions(raw, {}, limits)).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' })),
   );
 });

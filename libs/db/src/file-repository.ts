@@ -35,8 +35,8 @@ export interface FileRepository {
    * also opens a stream lease. Returns the record after the update, or null.
    */
   claim(id: string, now: Date, leaseUntil: Date): Promise<FileRecord | null>;
-  /** Gives back a claimed download that never sent a byte. */
-  releaseClaim(id: string): Promise<void>;
+  /** Gives back a claimed download that never sent a byte; `claimed` is what `claim` returned. */
+  releaseClaim(claimed: FileRecord): Promise<void>;
   renewLease(id: string, leaseUntil: Date): Promise<void>;
   /** Closes a download stream; returns the record after the update. */
   endStream(id: string): Promise<FileRecord | null>;
@@ -47,7 +47,7 @@ export interface FileRepository {
    * holds it. Returns the record to purge, or null when it is not due, busy or gone.
    */
   beginPurge(id: string, now: Date): Promise<FileRecord | null>;
-  /** Deletes a record in state `purging`: the last step of a purge. */
+  /** Deletes a record in state `purging` and everything kept beside it: the last step of a purge. */
   deletePurged(id: string): Promise<void>;
   /** Ids of records that are due for a purge, oldest expiry first; served by indexes. */
   findDue(now: Date, limit: number): Promise<string[]>;

@@ -3,6 +3,16 @@ import { AppError, type FilePart, type FileRecord } from '@one-time/core';
 import type { FileRepository, NewUpload, ReadyFile } from './file-repository.ts';
 
 export const FILES_COLLECTION = 'files';
+export const TICKETS_COLLECTION = 'download_tickets';
+
+/** One per download taken: `_id` is `<fileId>#<downloads left after it>`, so each download can be taken once. */
+interface TicketDocument {
+  _id: string;
+  fileId: string;
+  createdAt: Date;
+}
+
+const CLAIM_ATTEMPTS = 5;
 
 /** Every query the sweeper and the purge make is served by one of these. */
 const INDEXES = [
@@ -16,11 +26,13 @@ type FileDocument = { -readonly [K in keyof FileRecord]: FileRecord[K] } & { par
 /** The MongoDB implementation. Uses only operators real MongoDB 7/8 and FerretDB both support. */
 export class MongoFileRepository implements FileRepository {
   readonly #files: Collection<FileDocument>;
+  readonly #tickets: Collection<TicketDocument>;
   readonly #db: Db;
 
   constructor(db: Db) {
     this.#db = db;
     this.#files = db.collection<FileDocument>(FILES_COLLECTION);
+    this.#tickets = db.collection<TicketDocument>(TICKETS_COLLECTION);
   }
 
   async init(): Promise<void> {
@@ -28,6 +40,7 @@ export class MongoFileRepository implements FileRepository {
     for (const [field, name] of INDEXES) {
       await guard(() => this.#files.createIndex({ [field]: 1 }, { name }));
     }
+    await guard(() => this.#tickets.createIndex({ fileId: 1 }, { name: 'fileId' }));
   }
 
   async createUpload(upload: NewUpload): Promise<void> {
@@ -78,19 +91,44 @@ export class MongoFileRepository implements FileRepository {
     return guard(() => this.#files.findOne({ _id: id }));
   }
 
+  /**
+   * On MongoDB the conditional `findOneAndUpdate` alone is atomic. The ticket insert (unique `_id`, atomic on
+   * every server) makes "at most N downloads" hold even where findAndModify is read-then-write, as in
+   * FerretDB 1.x (its issue 2168): two claims that read the same state compute the same ticket, and only one
+   * insert wins. The loser's update was lost in that race, so there is nothing to undo; it tries again.
+   */
   async claim(id: string, now: Date, leaseUntil: Date): Promise<FileRecord | null> {
-    return guard(() =>
-      this.#files.findOneAndUpdate(
-        { _id: id, state: 'ready', downloadsLeft: { $gt: 0 }, expiresAt: { $gt: now } },
-        { $inc: { downloadsLeft: -1, activeStreams: 1 }, $max: { leaseUntil } },
-        { returnDocument: 'after' },
-      ),
-    );
+    for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt += 1) {
+      const record = await guard(() =>
+        this.#files.findOneAndUpdate(
+          { _id: id, state: 'ready', downloadsLeft: { $gt: 0 }, expiresAt: { $gt: now } },
+          { $inc: { downloadsLeft: -1, activeStreams: 1 }, $max: { leaseUntil } },
+          { returnDocument: 'after' },
+        ),
+      );
+      if (!record) return null;
+      if (await this.#takeTicket(id, record.downloadsLeft, now)) return record;
+    }
+    return null;
   }
 
-  async releaseClaim(id: string): Promise<void> {
+  async #takeTicket(fileId: string, downloadsLeft: number, now: Date): Promise<boolean> {
+    try {
+      await this.#tickets.insertOne({ _id: ticketId(fileId, downloadsLeft), fileId, createdAt: now });
+      return true;
+    } catch (error) {
+      if (error instanceof MongoServerError && error.code === DUPLICATE_KEY) return false;
+      throw new AppError('DATABASE_UNAVAILABLE', undefined, { cause: error });
+    }
+  }
+
+  async releaseClaim(claimed: FileRecord): Promise<void> {
+    await guard(() => this.#tickets.deleteOne({ _id: ticketId(claimed._id, claimed.downloadsLeft) }));
     await guard(() =>
-      this.#files.updateOne({ _id: id, state: 'ready', activeStreams: { $gt: 0 } }, { $inc: { downloadsLeft: 1, activeStreams: -1 } }),
+      this.#files.updateOne(
+        { _id: claimed._id, state: 'ready', activeStreams: { $gt: 0 } },
+        { $inc: { downloadsLeft: 1, activeStreams: -1 } },
+      ),
     );
   }
 
@@ -100,7 +138,11 @@ export class MongoFileRepository implements FileRepository {
 
   async endStream(id: string): Promise<FileRecord | null> {
     return guard(() =>
-      this.#files.findOneAndUpdate({ _id: id, activeStreams: { $gt: 0 } }, { $inc: { activeStreams: -1 } }, { returnDocument: 'after' }),
+      this.#files.findOneAndUpdate(
+        { _id: id, activeStreams: { $gt: 0 } },
+        { $inc: { activeStreams: -1 } },
+        { returnDocument: 'after' },
+      ),
     );
   }
 
@@ -122,14 +164,27 @@ export class MongoFileRepository implements FileRepository {
   }
 
   async deletePurged(id: string): Promise<void> {
+    // Tickets first: while any remain, the record (in state `purging`) still leads the sweeper to them.
+    await guard(() => this.#tickets.deleteMany({ fileId: id }));
     await guard(() => this.#files.deleteOne({ _id: id, state: 'purging' }));
   }
 
   async findDue(now: Date, limit: number): Promise<string[]> {
     // Two indexed queries rather than one $or, so each is a plain index range scan on any server.
     const [expired, usedUp] = await Promise.all([
-      guard(() => this.#files.find({ expiresAt: { $lte: now } }, { projection: { _id: 1 } }).sort({ expiresAt: 1 }).limit(limit).toArray()),
-      guard(() => this.#files.find({ downloadsLeft: { $lte: 0 }, state: { $ne: 'uploading' } }, { projection: { _id: 1 } }).limit(limit).toArray()),
+      guard(() =>
+        this.#files
+          .find({ expiresAt: { $lte: now } }, { projection: { _id: 1 } })
+          .sort({ expiresAt: 1 })
+          .limit(limit)
+          .toArray(),
+      ),
+      guard(() =>
+        this.#files
+          .find({ downloadsLeft: { $lte: 0 }, state: { $ne: 'uploading' } }, { projection: { _id: 1 } })
+          .limit(limit)
+          .toArray(),
+      ),
     ]);
     return [...new Set([...expired, ...usedUp].map((doc) => doc._id))];
   }
@@ -150,7 +205,13 @@ async function guard<T>(operation: () => Promise<T>): Promise<T> {
     return await operation();
   } catch (error) {
     if (error instanceof AppError) throw error;
-    if (error instanceof MongoServerError && error.code === 11000) throw error;
+    if (error instanceof MongoServerError && error.code === DUPLICATE_KEY) throw error;
     throw new AppError('DATABASE_UNAVAILABLE', undefined, { cause: error });
   }
+}
+
+const DUPLICATE_KEY = 11000;
+
+function ticketId(fileId: string, downloadsLeft: number): string {
+  return `${fileId}#${downloadsLeft}`;
 }

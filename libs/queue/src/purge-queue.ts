@@ -24,8 +24,16 @@ export class PurgeQueue {
 
   /** Idempotent: called at worker start and again periodically, since Redis may lose its schedulers. */
   async ensureSchedulers(sweepEveryMs: number, reconcileEveryMs: number): Promise<void> {
-    await this.queue.upsertJobScheduler(SCHEDULER_IDS.sweep, { every: sweepEveryMs }, { name: 'sweep', data: {}, opts: { removeOnComplete: true, removeOnFail: { count: 100 } } });
-    await this.queue.upsertJobScheduler(SCHEDULER_IDS.reconcile, { every: reconcileEveryMs }, { name: 'reconcile', data: {}, opts: { removeOnComplete: true, removeOnFail: { count: 100 } } });
+    await this.queue.upsertJobScheduler(
+      SCHEDULER_IDS.sweep,
+      { every: sweepEveryMs },
+      { name: 'sweep', data: {}, opts: { removeOnComplete: true, removeOnFail: { count: 100 } } },
+    );
+    await this.queue.upsertJobScheduler(
+      SCHEDULER_IDS.reconcile,
+      { every: reconcileEveryMs },
+      { name: 'reconcile', data: {}, opts: { removeOnComplete: true, removeOnFail: { count: 100 } } },
+    );
   }
 
   async #add<N extends JobName>(name: N, payload: JobPayload<N>, options: JobsOptions): Promise<void> {

@@ -62,7 +62,7 @@ export class DownloadService {
     try {
       stream = await this.#openContent(record);
     } catch (error) {
-      await this.#deps.files.releaseClaim(fileId).catch((releaseError: unknown) => {
+      await this.#deps.files.releaseClaim(record).catch((releaseError: unknown) => {
         this.#deps.log.error({ fileId, err: releaseError }, 'claim not released; the file is lost');
       });
       throw error;

@@ -31,7 +31,14 @@ export class Sweeper {
   readonly #clock: Clock;
   readonly #orphanGraceMs: number;
 
-  constructor(deps: { files: FileRepository; blobs: BlobStore; purger: PurgeService; log: Log; orphanGraceMs: number; clock?: Clock }) {
+  constructor(deps: {
+    files: FileRepository;
+    blobs: BlobStore;
+    purger: PurgeService;
+    log: Log;
+    orphanGraceMs: number;
+    clock?: Clock;
+  }) {
     this.#files = deps.files;
     this.#blobs = deps.blobs;
     this.#purger = deps.purger;

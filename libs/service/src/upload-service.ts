@@ -207,11 +207,11 @@ export class UploadSession {
 function feed(source: Readable, limit: ByteLimit): Promise<void> {
   return new Promise((resolve, reject) => {
     let settled = false;
-    const fail = (error: unknown) => {
+    const fail = (error: Error) => {
       if (settled) return;
       settled = true;
       source.unpipe(limit);
-      limit.destroy(error instanceof Error ? error : new Error(String(error)));
+      limit.destroy(error);
       source.resume();
       reject(error);
     };

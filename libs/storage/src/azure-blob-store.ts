@@ -1,6 +1,5 @@
-import { PassThrough, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { BlobServiceClient, RestError, type ContainerClient } from '@azure/storage-blob';
+import type { Readable } from 'node:stream';
+import { BlobServiceClient, RestError, type BlockBlobClient, type ContainerClient } from '@azure/storage-blob';
 import { AppError } from '@one-time/core';
 import type { BlobRead, BlobStore, StoredBlob } from './blob-store.ts';
 
@@ -36,30 +35,16 @@ export class AzureBlobStore implements BlobStore {
 
   async write(name: string, source: Readable, options: { signal?: AbortSignal } = {}): Promise<{ size: number }> {
     const blob = this.#container.getBlockBlobClient(name);
-    let size = 0;
-    const counted = new PassThrough({
-      transform(chunk: Buffer, _encoding, done) {
-        size += chunk.length;
-        done(null, chunk);
-      },
-    });
-    let sourceError: unknown;
-    const piping = pipeline(source, counted).catch((error: unknown) => {
-      sourceError = error;
-    });
+    const staged = new BlockStager(blob, this.#concurrency, options.signal);
     try {
-      await blob.uploadStream(counted, this.#blockSize, this.#concurrency, {
-        ...(options.signal ? { abortSignal: options.signal } : {}),
-      });
-      await piping;
-      if (sourceError !== undefined) throw sourceError;
-      return { size };
+      for await (const block of blocksOf(source, this.#blockSize)) await staged.add(block);
+      await staged.commit();
+      return { size: staged.size };
     } catch (error) {
-      counted.destroy();
-      await piping;
+      // No block may still be in flight when the blob is discarded, or it would land afterwards.
+      await staged.settle();
       await this.#discard(name).catch(() => undefined);
-      // A failing source (client gone, size cap hit) explains the failure better than the upload's own error.
-      throw sourceError ?? storageError(error);
+      throw error instanceof AppError || isSourceError(error, source) ? error : storageError(error);
     }
   }
 
@@ -121,8 +106,74 @@ async function guard<T>(operation: () => Promise<T>): Promise<T> {
   }
 }
 
-function storageError(error: unknown): unknown {
+function storageError(error: unknown): Error {
   if (error instanceof AppError) return error;
   if (error instanceof Error && error.name === 'AbortError') return error;
   return new AppError('STORAGE_UNAVAILABLE', undefined, { cause: error });
+}
+
+/**
+ * Stages blocks with at most `concurrency` requests in flight (back-pressure on the source), then commits
+ * them. Unlike the SDK's `uploadStream`, it can wait for every request it started before the caller cleans up.
+ */
+class BlockStager {
+  readonly #blob: BlockBlobClient;
+  readonly #concurrency: number;
+  readonly #signal: AbortSignal | undefined;
+  readonly #ids: string[] = [];
+  readonly #inFlight = new Set<Promise<void>>();
+  size = 0;
+
+  constructor(blob: BlockBlobClient, concurrency: number, signal: AbortSignal | undefined) {
+    this.#blob = blob;
+    this.#concurrency = concurrency;
+    this.#signal = signal;
+  }
+
+  async add(block: Buffer): Promise<void> {
+    const id = Buffer.from(String(this.#ids.length).padStart(8, '0')).toString('base64');
+    this.#ids.push(id);
+    this.size += block.length;
+    const request = this.#blob
+      .stageBlock(id, block, block.length, this.#signal ? { abortSignal: this.#signal } : {})
+      .then(() => undefined);
+    this.#inFlight.add(request);
+    void request.catch(() => undefined).finally(() => this.#inFlight.delete(request));
+    while (this.#inFlight.size >= this.#concurrency) await Promise.race(this.#inFlight);
+  }
+
+  async commit(): Promise<void> {
+    await Promise.all(this.#inFlight);
+    await this.#blob.commitBlockList(this.#ids, this.#signal ? { abortSignal: this.#signal } : {});
+  }
+
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.#inFlight]);
+  }
+}
+
+/** Regroups a stream's chunks into blocks of `blockSize` bytes (the last one shorter). */
+async function* blocksOf(source: Readable, blockSize: number): AsyncGenerator<Buffer> {
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  for await (const chunk of source) {
+    let data = chunk as Buffer;
+    while (pendingBytes + data.length >= blockSize) {
+      const take = blockSize - pendingBytes;
+      yield Buffer.concat([...pending, data.subarray(0, take)]);
+      data = data.subarray(take);
+      pending = [];
+      pendingBytes = 0;
+    }
+    if (data.length > 0) {
+      pending.push(data);
+      pendingBytes += data.length;
+    }
+  }
+  if (pendingBytes > 0) yield Buffer.concat(pending);
+}
+
+/** A failure of the stream being stored (client gone, size cap) rather than of storage. */
+function isSourceError(error: unknown, source: Readable): boolean {
+  return source.errored !== null && source.errored === error;
 }

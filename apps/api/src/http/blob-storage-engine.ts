@@ -13,7 +13,11 @@ export class BlobStorageEngine implements multer.StorageEngine {
     this.#session = session;
   }
 
-  _handleFile(_req: Request, file: Express.Multer.File, callback: (error?: unknown, info?: Partial<Express.Multer.File>) => void): void {
+  _handleFile(
+    _req: Request,
+    file: Express.Multer.File,
+    callback: (error?: unknown, info?: Partial<Express.Multer.File>) => void,
+  ): void {
     this.#session.addPart(file.stream, { name: file.originalname, contentType: file.mimetype }).then(
       (part) => callback(null, { size: part.size ?? 0 }),
       (error: unknown) => callback(error),

@@ -18,7 +18,9 @@ const MULTER_CODES: Record<multer.ErrorCode, ErrorCode> = {
 export function fromBodyParsing(error: unknown): AppError {
   if (error instanceof AppError) return error;
   if (error instanceof multer.MulterError) {
-    return new AppError(MULTER_CODES[error.code] ?? 'BAD_REQUEST', `${error.message}${error.field ? ` (${error.field})` : ''}.`, { cause: error });
+    return new AppError(MULTER_CODES[error.code] ?? 'BAD_REQUEST', `${error.message}${error.field ? ` (${error.field})` : ''}.`, {
+      cause: error,
+    });
   }
   return new AppError('MALFORMED_UPLOAD', undefined, { cause: error });
 }
@@ -35,7 +37,8 @@ function fromHttpError(error: unknown): AppError | undefined {
 /** The one place an error becomes an HTTP answer: status from the error table, body `{ error: { code, message } }`. */
 export function errorHandler(log: Log): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
-    const appError = error instanceof AppError ? error : (fromHttpError(error) ?? new AppError('INTERNAL', undefined, { cause: error }));
+    const appError =
+      error instanceof AppError ? error : (fromHttpError(error) ?? new AppError('INTERNAL', undefined, { cause: error }));
     if (appError.status >= 500) log.error({ err: error, code: appError.code }, 'request failed');
     if (res.headersSent) {
       res.destroy();

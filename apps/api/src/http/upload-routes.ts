@@ -74,7 +74,10 @@ function fieldsOf(body: unknown): { ttl?: unknown; downloads?: unknown } {
   const fields = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
   const unknown = Object.keys(fields).filter((name) => !ALLOWED_FIELDS.has(name));
   if (unknown.length > 0) {
-    throw new AppError('BAD_REQUEST', `Unknown form field${unknown.length > 1 ? 's' : ''}: ${unknown.slice(0, 5).join(', ').slice(0, 200)}. Allowed: ttl, downloads.`);
+    throw new AppError(
+      'BAD_REQUEST',
+      `Unknown form field${unknown.length > 1 ? 's' : ''}: ${unknown.slice(0, 5).join(', ').slice(0, 200)}. Allowed: ttl, downloads.`,
+    );
   }
   return { ttl: fields.ttl, downloads: fields.downloads };
 }
