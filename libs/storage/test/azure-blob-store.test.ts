@@ -40,7 +40,7 @@ describe('AzureBlobStore (on Azurite)', () => {
 
   it('leaves nothing, not even uncommitted blocks, when the source fails half way', async () => {
     const failing = Readable.from(
-      (async function* () {
+      (function* () {
         for (let i = 0; i < 6; i += 1) yield randomBytes(256 * 1024); // several blocks get staged
         throw new AppError('PAYLOAD_TOO_LARGE');
       })(),
