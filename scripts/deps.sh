@@ -1,6 +1,12 @@
 #!/usr/bin/env bash
-# Installs the workspace's npm dependencies (npm ci) when they are missing or
-# out of date with package-lock.json. Quiet and fast when already up to date.
+# Installs the workspace's npm dependencies (npm ci) when node_modules is
+# missing or older than package-lock.json. Quiet and fast when up to date.
+#
+# Fallback: if `npm ci` refuses because package.json and package-lock.json are
+# "not in sync", `npm install` is tried instead, and accepted only if it leaves
+# package-lock.json byte-for-byte unchanged. (This happens when an optional
+# dependency, e.g. vite's Windows-only napi-windows-process-start-time, cannot
+# be fetched from the registry in use and so is absent from the lock file.)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,11 +25,43 @@ if [[ -d node_modules && -f "$marker" && ! package-lock.json -nt "$marker" ]]; t
   exit 0
 fi
 
-log="$(mktemp "${TMPDIR:-/tmp}/one-time-npm-ci.XXXXXX")"
-trap 'rm -f "$log"' EXIT
-if ! npm ci --no-audit --no-fund >"$log" 2>&1; then
-  echo "deps.sh: 'npm ci' failed (node $(node --version), npm $(npm --version 2>/dev/null || echo '?')):" >&2
-  tail -n 40 "$log" >&2
+log="$(mktemp "${TMPDIR:-/tmp}/one-time-npm.XXXXXX")"
+lock_backup="$log.package-lock.json"
+keep_log=0
+cleanup() {
+  rm -f "$lock_backup"
+  ((keep_log)) || rm -f "$log"
+}
+trap cleanup EXIT
+
+fail() { # message
+  keep_log=1
+  {
+    echo "deps.sh: $1 (node $(node --version), npm $(npm --version 2>/dev/null || echo '?'))"
+    # npm prints the reason first and a long usage text after it
+    grep -E '^npm (error|ERR!)' "$log" | grep -vE '^npm error *$' | head -n 15
+    echo "deps.sh: full output: $log"
+  } >&2
   exit 1
+}
+
+if ! npm ci --no-audit --no-fund >"$log" 2>&1; then
+  if ! grep -q "can only install packages when your package.json and package-lock.json" "$log"; then
+    fail "'npm ci' failed"
+  fi
+  missing="$(grep -m 3 -E '^npm error (Missing|Invalid):' "$log" | sed 's/^npm error //' | paste -sd ';' -)"
+  echo "deps.sh: npm ci says the lock file is out of sync (${missing:-?}); trying npm install" >&2
+  cp package-lock.json "$lock_backup"
+  if ! npm install --no-audit --no-fund >"$log" 2>&1; then
+    cp "$lock_backup" package-lock.json
+    fail "'npm install' (fallback after npm ci) failed"
+  fi
+  if ! cmp -s package-lock.json "$lock_backup"; then
+    cp "$lock_backup" package-lock.json
+    keep_log=1
+    echo "deps.sh: package-lock.json really is out of date with package.json (npm install would change it;" \
+      "left unchanged). Run 'npm install' and commit package-lock.json." >&2
+    exit 1
+  fi
 fi
 touch "$marker"

@@ -97,20 +97,27 @@ wait_port() { # service port timeout_s [pid]
   die "$svc did not listen on $HOST:$port within ${timeout}s"
 }
 
-# run a command detached in its own session; the pid file gets the real pid
+# bash snippet: close every inherited fd above 2 (lock fd, pipes of whoever
+# called us, ...) so a daemon never keeps a caller's pipe open, then exec "$@"
+# shellcheck disable=SC2016
+CLEAN_EXEC='for f in /proc/$$/fd/*; do f=${f##*/}; ((f > 2)) && eval "exec $f>&-"; done; exec "$@"'
+
+# run a command detached in its own session; prints its pid
 spawn() { # service cwd cmd...
   local svc="$1" cwd="$2"
   shift 2
-  local pf lf
+  local pf lf i
   pf="$(pid_file "$svc")"
   lf="$(log_file "$svc")"
   rm -f "$pf"
   : >"$lf"
-  # bash writes its own pid, then execs the service (same pid)
-  # shellcheck disable=SC2016
-  (cd "$cwd" && setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pf" "$@" </dev/null >>"$lf" 2>&1 9>&- &)
-  local i
-  for ((i = 0; i < 50; i++)); do
+  (
+    cd "$cwd" || exit 1
+    # the wrapper writes its own pid, then execs the service (same pid)
+    # shellcheck disable=SC2016
+    exec setsid bash -c 'echo $$ >"$0"; c="$1"; shift; eval "$c"' "$pf" "$CLEAN_EXEC" "$@"
+  ) </dev/null >>"$lf" 2>&1 &
+  for ((i = 0; i < 100; i++)); do
     [[ -s "$pf" ]] && break
     sleep 0.02
   done
@@ -118,20 +125,24 @@ spawn() { # service cwd cmd...
   tr -dc '0-9' <"$pf"
 }
 
-stop_pid() { # service pid
-  local svc="$1" pid="$2" i
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 100; i++)); do
-    kill -0 "$pid" 2>/dev/null || return 0
+# SIGTERM all given pids at once (graceful stops take 1-2 s each), wait up to
+# 10 s, then SIGKILL leftovers
+stop_pids() { # "svc:pid"...
+  local e i alive
+  for e in "$@"; do kill -TERM "${e#*:}" 2>/dev/null || true; done
+  for ((i = 0; i < 120; i++)); do
+    alive=()
+    for e in "$@"; do kill -0 "${e#*:}" 2>/dev/null && alive+=("$e"); done
+    ((${#alive[@]})) || return 0
+    if ((i == 100)); then
+      for e in "${alive[@]}"; do
+        say "${e%%:*} (pid ${e#*:}) did not stop within 10s; sending SIGKILL"
+        kill -KILL "${e#*:}" 2>/dev/null || true
+      done
+    fi
     sleep 0.1
   done
-  say "$svc (pid $pid) did not stop within 10s; sending SIGKILL"
-  kill -KILL "$pid" 2>/dev/null || true
-  for ((i = 0; i < 20; i++)); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.1
-  done
-  die "could not stop $svc (pid $pid)"
+  die "could not stop: ${alive[*]}"
 }
 
 as_root() {
@@ -185,9 +196,10 @@ redis_up() {
   : >"$lf"
   # (redis logs to $lf itself once daemonized; early errors go to stderr -> same file)
   # shellcheck disable=SC2094
-  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port "$REDIS_PORT" \
+  bash -c "$CLEAN_EXEC" redis-server \
+    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port "$REDIS_PORT" \
     --save "" --appendonly no --dir "$DATA/redis" --logfile "$lf" --pidfile "$pf" \
-    </dev/null >>"$lf" 2>&1 9>&- || {
+    </dev/null >>"$lf" 2>&1 || {
     show_log redis
     die "redis-server failed to start"
   }
@@ -203,7 +215,10 @@ redis_up() {
 # --------------------------------------------------------------- ferretdb ---
 
 ferretdb_bin_ok() {
-  [[ -x "$FERRETDB_BIN" ]] && "$FERRETDB_BIN" --version 2>/dev/null | grep -qx "version: $FERRETDB_VERSION"
+  local out
+  [[ -x "$FERRETDB_BIN" ]] || return 1
+  out="$("$FERRETDB_BIN" --version 2>/dev/null)" || return 1
+  [[ $'\n'"$out"$'\n' == *$'\n'"version: $FERRETDB_VERSION"$'\n'* ]]
 }
 
 # `go install github.com/FerretDB/FerretDB/cmd/ferretdb@vX` produces a binary
@@ -304,13 +319,13 @@ cmd_up() {
 }
 
 cmd_down() {
-  local svc pid
+  local svc pid stop=()
   for svc in "${SERVICES[@]}"; do
-    if pid="$(managed_pid "$svc")"; then
-      stop_pid "$svc" "$pid"
-      rm -f "$(pid_file "$svc")"
-    fi
+    if pid="$(managed_pid "$svc")"; then stop+=("$svc:$pid"); fi
   done
+  ((${#stop[@]})) || return 0
+  stop_pids "${stop[@]}"
+  for svc in "${SERVICES[@]}"; do rm -f "$(pid_file "$svc")"; done
 }
 
 cmd_status() {
