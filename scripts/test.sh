@@ -6,4 +6,17 @@ source "$REPO/scripts/node-env.sh"
 bash "$REPO/scripts/deps.sh"
 bash "$REPO/scripts/services.sh" up
 cd "$REPO"
-exec node node_modules/vitest/vitest.mjs run "$@"
+mkdir -p .data
+report=.data/vitest-report.json
+rm -f "$report"
+status=0
+node node_modules/vitest/vitest.mjs run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
+# One plain closing line, whatever reads the output.
+if [[ -f "$report" ]]; then
+  node -e '
+    const r = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"));
+    const skipped = r.numPendingTests + r.numTodoTests;
+    console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
+  ' "$report"
+fi
+exit "$status"
