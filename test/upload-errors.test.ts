@@ -86,6 +86,30 @@ describe('bad input gets a 4xx and leaves nothing', () => {
     expect(await errorOf(await uploadMultipart(stack.url, files))).toEqual({ status: 400, code: 'TOO_MANY_FILES' });
   });
 
+  it('refuses an empty form', async () => {
+    const response = await fetch(`${stack.url}/upload`, {
+      method: 'POST',
+      headers: { 'content-type': 'multipart/form-data; boundary=xyz' },
+      body: '--xyz--\r\n',
+    });
+    expect(await errorOf(response)).toEqual({ status: 400, code: 'NO_FILE' });
+  });
+
+  it('refuses a code of the wrong length or alphabet before any lookup', async () => {
+    for (const code of ['A'.repeat(21), 'A'.repeat(23), `${'A'.repeat(21)}!`, '%00']) {
+      const response = await fetch(`${stack.url}/download/${code}`);
+      expect(await errorOf(response)).toEqual({ status: 400, code: 'INVALID_CODE' });
+    }
+  });
+
+  it('answers an over-long header with a JSON 431', async () => {
+    const response = await fetch(`${stack.url}/download/AAAAAAAAAAAAAAAAAAAAAA`, {
+      headers: { 'x-filler': 'x'.repeat(64 * 1024) },
+    });
+    expect(response.status).toBe(431);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('BAD_REQUEST');
+  });
+
   it('refuses a malformed multipart body', async () => {
     const response = await fetch(`${stack.url}/upload`, {
       method: 'POST',
@@ -131,7 +155,7 @@ describe('bad input gets a 4xx and leaves nothing', () => {
     const { downloadUrl } = (await response.json()) as { downloadUrl: string };
     const download = await fetch(downloadUrl);
     expect(download.headers.get('content-disposition')).toBe(
-      `attachment; filename="pa_sswd __.txt"; filename*=UTF-8''pa_sswd%20%F0%9F%98%80.txt`,
+      `inline; filename="pa_sswd __.txt"; filename*=UTF-8''pa_sswd%20%F0%9F%98%80.txt`,
     );
     await download.arrayBuffer();
   });

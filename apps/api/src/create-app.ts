@@ -1,8 +1,9 @@
 import express, { type Express } from 'express';
 import type { Config } from '@one-time/core';
-import { DownloadService, UploadService, type Infrastructure, type Log } from '@one-time/service';
+import { DownloadService, RevokeService, UploadService, type Infrastructure, type Log } from '@one-time/service';
 import { downloadRoutes } from './http/download-routes.ts';
 import { errorHandler } from './http/errors.ts';
+import { revokeRoutes } from './http/revoke-routes.ts';
 import { uploadRoutes } from './http/upload-routes.ts';
 import { AppError } from '@one-time/core';
 
@@ -14,6 +15,7 @@ export function createApp(config: Config, publicUrl: string, infra: Infrastructu
     purges: infra.purges,
     limits: config.limits,
     timing: config.timing,
+    types: config.types,
     log,
   });
   const downloads = new DownloadService({
@@ -23,6 +25,8 @@ export function createApp(config: Config, publicUrl: string, infra: Infrastructu
     timing: config.timing,
     log,
   });
+
+  const revokes = new RevokeService({ files: infra.files, purges: infra.purges, log });
 
   const app = express();
   app.disable('x-powered-by');
@@ -34,6 +38,7 @@ export function createApp(config: Config, publicUrl: string, infra: Infrastructu
   });
   app.use(uploadRoutes(config, publicUrl, uploads));
   app.use(downloadRoutes(downloads, log));
+  app.use(revokeRoutes(revokes));
   app.use(() => {
     throw new AppError('NOT_FOUND', 'No such endpoint.');
   });

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
-import { type Config, createLogger } from '@one-time/core';
+import { AppError, type Config, createLogger, errorBody } from '@one-time/core';
+import type { Duplex } from 'node:stream';
 import { connectInfrastructure, type Infrastructure } from '@one-time/service';
 import { createApp } from './create-app.ts';
 
@@ -18,6 +19,7 @@ export async function startApi(config: Config): Promise<RunningApi> {
   const log = createLogger('api', config.logLevel);
   const infra = await connectInfrastructure(config);
   const server = createServer();
+  server.on('clientError', answerUnparsableRequest);
   server.requestTimeout = 0; // large transfers may take long; idle sockets are bounded by headersTimeout/keepAlive
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -40,4 +42,17 @@ export async function startApi(config: Config): Promise<RunningApi> {
       await infra.close();
     },
   };
+}
+
+/** Requests Node's parser refuses (over-long headers, garbage) never reach Express: answer them in the same JSON shape. */
+function answerUnparsableRequest(error: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable) return;
+  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+  const body = JSON.stringify(
+    errorBody(new AppError('BAD_REQUEST', tooLarge ? 'The request headers are too large.' : 'The request could not be parsed.')),
+  );
+  const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  socket.end(
+    `HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

@@ -35,6 +35,18 @@ const size = (fallback: string) =>
       return bytes;
     });
 
+/** Comma-separated content types or families (`image/*`); empty means none listed. */
+const typeList = z
+  .string()
+  .default('')
+  .transform((text) =>
+    text
+      .split(',')
+      .map((item) => item.trim().toLowerCase())
+      .filter((item) => item !== ''),
+  )
+  .pipe(z.array(z.string().regex(/^[a-z0-9.+-]+\/([a-z0-9.+-]+|\*)$/, 'must list types such as image/png or image/*')));
+
 const envSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: port(3000),
@@ -72,6 +84,8 @@ const envSchema = z.object({
   SWEEP_INTERVAL: duration('30s'),
   RECONCILE_INTERVAL: duration('1h'),
   ORPHAN_GRACE: duration('1h'),
+  ALLOWED_TYPES: typeList,
+  DENIED_TYPES: typeList,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -86,6 +100,8 @@ export interface Config {
   readonly azure: { readonly connectionString: string; readonly container: string };
   readonly limits: Limits;
   readonly timing: Timing;
+  /** Sniffed content types accepted; an empty allow-list accepts every type not denied. */
+  readonly types: { readonly allowed: readonly string[]; readonly denied: readonly string[] };
   readonly logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
 }
 
@@ -146,6 +162,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       downloadsDefault: e.DOWNLOADS_DEFAULT,
       downloadsMax: e.DOWNLOADS_MAX,
     },
+    types: { allowed: e.ALLOWED_TYPES, denied: e.DENIED_TYPES },
     timing: {
       uploadDeadlineMs: e.UPLOAD_DEADLINE,
       streamLeaseMs: e.STREAM_LEASE,

@@ -14,6 +14,7 @@ export const ERROR_TABLE = {
     trpc: 'UNSUPPORTED_MEDIA_TYPE',
     message: 'Send the file as multipart/form-data, or PUT the raw bytes to /upload/<name>.',
   },
+  UNSUPPORTED_TYPE: { status: 415, trpc: 'UNSUPPORTED_MEDIA_TYPE', message: 'Files of this type are not accepted here.' },
   NOT_FOUND: {
     status: 404,
     trpc: 'NOT_FOUND',

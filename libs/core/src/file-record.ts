@@ -7,10 +7,16 @@ export type FileState = 'uploading' | 'ready' | 'purging';
 export interface FilePart {
   /** The blob holding this part; written into the record before the blob exists. */
   readonly blob: string;
+  /** Plaintext size, known once the part is stored. */
+  readonly size?: number;
+  /** Name and content type, sealed with the key derived from the code: unreadable without it. */
+  readonly meta?: string;
+}
+
+/** What `FilePart.meta` holds once opened. */
+export interface PartMeta {
   readonly name: string;
   readonly contentType: string;
-  /** Known once the part is stored. */
-  readonly size?: number;
 }
 
 export interface FileRecord {

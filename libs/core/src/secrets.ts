@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** 16 random bytes = 128 bits from the OS CSPRNG, base64url without padding: 22 URL-safe characters. */
 const CODE_BYTES = 16;
@@ -15,11 +15,21 @@ export function isWellFormedCode(value: string): boolean {
 }
 
 /**
- * The id a file is stored under (MongoDB `_id`, blob names, job ids). A one-way, domain-separated hash of the
- * code, so whoever reads the database, the blobs or Redis cannot turn it back into a working code.
+ * The code is the only secret; everything else is derived from it with HKDF-SHA256, domain-separated by
+ * `info`, so the two outputs are independent and neither leads back to the code.
  */
+function derive(code: string, purpose: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', code, 'one-time/v1', `one-time/${purpose}`, 32));
+}
+
+/** The id a file is stored under (MongoDB `_id`, blob names, job ids). Cannot be turned back into the code. */
 export function fileIdForCode(code: string): string {
-  return createHash('sha256').update('one-time/file-id/v1\0').update(code).digest('base64url');
+  return derive(code, 'file-id').toString('base64url');
+}
+
+/** The key that encrypts the file's content and metadata. Never stored anywhere. */
+export function fileKeyForCode(code: string): Buffer {
+  return derive(code, 'file-key');
 }
 
 const FILE_ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;

@@ -15,10 +15,10 @@ const newId = () => randomBytes(32).toString('base64url').slice(0, 43);
 async function readyFile(overrides: { downloads?: number; expiresAt?: Date } = {}): Promise<string> {
   const id = newId();
   await repo.createUpload({ id, deleteTokenHash: 'h', createdAt: new Date(), deadline: minutes(60) });
-  await repo.addPart(id, { blob: `${id}/0`, name: 'a.txt', contentType: 'text/plain' });
+  await repo.addPart(id, { blob: `${id}/0` });
   await repo.markReady(id, {
     size: 1,
-    parts: [{ blob: `${id}/0`, name: 'a.txt', contentType: 'text/plain', size: 1 }],
+    parts: [{ blob: `${id}/0`, size: 1, meta: 'sealed' }],
     expiresAt: overrides.expiresAt ?? minutes(60),
     downloadsLeft: overrides.downloads ?? 1,
   });
@@ -121,6 +121,6 @@ describe('MongoFileRepository', () => {
     await repo.createUpload({ id, deleteTokenHash: 'h', createdAt: new Date(), deadline: new Date(Date.now() - 1) });
     expect((await repo.beginPurge(id, new Date()))?.state).toBe('purging');
     expect(await repo.markReady(id, { size: 0, parts: [], expiresAt: minutes(5), downloadsLeft: 1 })).toBe(false);
-    expect(await repo.addPart(id, { blob: `${id}/0`, name: 'x', contentType: 'text/plain' })).toBe(false);
+    expect(await repo.addPart(id, { blob: `${id}/0` })).toBe(false);
   });
 });

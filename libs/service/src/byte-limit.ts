@@ -8,6 +8,8 @@ import { AppError } from '@one-time/core';
 export class ByteLimit extends Transform {
   readonly #tally: { bytes: number };
   readonly #max: number;
+  /** Bytes that passed through this stream (one part). */
+  bytes = 0;
 
   constructor(tally: { bytes: number }, max: number) {
     super();
@@ -17,6 +19,7 @@ export class ByteLimit extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null, data?: Buffer) => void): void {
     this.#tally.bytes += chunk.length;
+    this.bytes += chunk.length;
     if (this.#tally.bytes > this.#max) {
       done(new AppError('PAYLOAD_TOO_LARGE', undefined, { details: { maxBytes: this.#max } }));
       return;

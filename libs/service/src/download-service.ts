@@ -1,5 +1,15 @@
-import type { Readable } from 'node:stream';
-import { AppError, type FileRecord, type Timing, fileIdForCode, isAvailable, isWellFormedCode } from '@one-time/core';
+import { pipeline, type Readable } from 'node:stream';
+import {
+  AppError,
+  type FileRecord,
+  type PartMeta,
+  type Timing,
+  fileIdForCode,
+  fileKeyForCode,
+  isAvailable,
+  isWellFormedCode,
+} from '@one-time/core';
+import { decryptStream, open } from '@one-time/crypto';
 import type { FileRepository } from '@one-time/db';
 import type { BlobStore } from '@one-time/storage';
 import { systemClock, type Clock, type Log, type PurgeScheduler } from './ports.ts';
@@ -45,7 +55,7 @@ export class DownloadService {
   async peek(code: string): Promise<FileMeta> {
     const record = await this.#deps.files.findById(fileIdFrom(code));
     if (!record || !isAvailable(record, this.#clock())) throw new AppError('NOT_FOUND');
-    return metaOf(record);
+    return metaOf(record, fileKeyForCode(code));
   }
 
   /**
@@ -58,26 +68,33 @@ export class DownloadService {
     const record = await this.#deps.files.claim(fileId, now, this.#leaseFrom(now));
     if (!record) throw new AppError('NOT_FOUND');
 
+    const key = fileKeyForCode(code);
     let stream: Readable;
+    let meta: FileMeta;
     try {
-      stream = await this.#openContent(record);
+      meta = metaOf(record, key);
+      stream = await this.#openContent(record, key);
     } catch (error) {
       await this.#deps.files.releaseClaim(record).catch((releaseError: unknown) => {
         this.#deps.log.error({ fileId, err: releaseError }, 'claim not released; the file is lost');
       });
       throw error;
     }
-    return { ...metaOf(record), stream, close: this.#closer(fileId) };
+    return { ...meta, stream, close: this.#closer(fileId) };
   }
 
-  async #openContent(record: FileRecord): Promise<Readable> {
+  /** Decrypts as it streams; a failed integrity check errors the stream, so the response is aborted. */
+  async #openContent(record: FileRecord, key: Buffer): Promise<Readable> {
     const [first, ...rest] = record.parts;
     if (!first) throw new AppError('NOT_FOUND');
-    const opened = await this.#deps.blobs.read(first.blob);
-    if (rest.length === 0) return opened.stream;
+    const opened = decrypted((await this.#deps.blobs.read(first.blob)).stream, key);
+    if (rest.length === 0) return opened;
     return zipStream([
-      { name: first.name, open: () => Promise.resolve(opened.stream) },
-      ...rest.map((part) => ({ name: part.name, open: async () => (await this.#deps.blobs.read(part.blob)).stream })),
+      { name: openMeta(first, key).name, open: () => Promise.resolve(opened) },
+      ...rest.map((part) => ({
+        name: openMeta(part, key).name,
+        open: async () => decrypted((await this.#deps.blobs.read(part.blob)).stream, key),
+      })),
     ]);
   }
 
@@ -120,12 +137,22 @@ function fileIdFrom(code: string): string {
   return fileIdForCode(code);
 }
 
-function metaOf(record: FileRecord): FileMeta {
+/** Storage errors and integrity failures both end up as an error on the returned stream. */
+function decrypted(source: Readable, key: Buffer): Readable {
+  return pipeline(source, decryptStream(key), () => undefined);
+}
+
+function openMeta(part: FileRecord['parts'][number], key: Buffer): PartMeta {
+  if (part.meta === undefined) throw new AppError('NOT_FOUND');
+  return JSON.parse(open(key, part.meta, part.blob)) as PartMeta;
+}
+
+function metaOf(record: FileRecord, key: Buffer): FileMeta {
   const [first, second] = record.parts;
-  const single = first !== undefined && second === undefined;
+  const single = first !== undefined && second === undefined ? openMeta(first, key) : undefined;
   return {
-    fileName: single ? first.name : `one-time-${record.parts.length}-files.zip`,
-    contentType: single ? first.contentType : 'application/zip',
+    fileName: single ? single.name : `one-time-${record.parts.length}-files.zip`,
+    contentType: single ? single.contentType : 'application/zip',
     size: single ? record.size : undefined,
     expiresAt: record.expiresAt,
     downloadsLeft: record.downloadsLeft,

@@ -1,20 +1,26 @@
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import {
   AppError,
   type FilePart,
   type Limits,
+  type PartMeta,
   type Timing,
   type UploadOptions,
   fileIdForCode,
   generateCode,
+  fileKeyForCode,
   generateDeleteToken,
   hashDeleteToken,
   sanitizeFileName,
 } from '@one-time/core';
+import { encryptStream, seal } from '@one-time/crypto';
 import type { FileRepository } from '@one-time/db';
 import type { BlobStore } from '@one-time/storage';
 import { ByteLimit } from './byte-limit.ts';
+import { SNIFF_BYTES, assertTypeAllowed, sniffContentType } from './content-type.ts';
+import { HeadCapture } from './head-capture.ts';
 import { systemClock, type Clock, type Log, type PurgeScheduler } from './ports.ts';
 
 export interface UploadServiceDeps {
@@ -23,15 +29,21 @@ export interface UploadServiceDeps {
   readonly purges: PurgeScheduler;
   readonly limits: Limits;
   readonly timing: Timing;
+  readonly types: { readonly allowed: readonly string[]; readonly denied: readonly string[] };
   readonly log: Log;
   readonly clock?: Clock;
 }
 
 export interface PartInput {
   readonly name: string | undefined;
-  readonly contentType: string | undefined;
   /** When the client declared the length (a PUT with Content-Length), a shorter body is an incomplete upload. */
   readonly declaredSize?: number;
+}
+
+/** A part as this session knows it, in plain form; it never reaches MongoDB unsealed. */
+export interface StoredPart extends PartMeta {
+  readonly blob: string;
+  readonly size: number;
 }
 
 export interface UploadResult {
@@ -68,8 +80,9 @@ export class UploadSession {
   readonly #code = generateCode();
   readonly #deleteToken = generateDeleteToken();
   readonly #fileId = fileIdForCode(this.#code);
+  readonly #key = fileKeyForCode(this.#code);
   readonly #tally = { bytes: 0 };
-  readonly #parts: FilePart[] = [];
+  readonly #parts: StoredPart[] = [];
   readonly #pending = new Set<Promise<unknown>>();
   #started: Promise<void> | undefined;
   #closed = false;
@@ -84,16 +97,17 @@ export class UploadSession {
   }
 
   /** Streams one part into storage. Parts get sequential blob names under the file id. */
-  addPart(source: Readable, input: PartInput): Promise<FilePart> {
+  addPart(source: Readable, input: PartInput): Promise<StoredPart> {
     if (this.#closed) return Promise.reject(new AppError('INTERNAL', 'Upload session already closed.'));
     if (this.#parts.length >= this.#deps.limits.maxFilesPerUpload) {
       source.resume();
       return Promise.reject(new AppError('TOO_MANY_FILES', `At most ${this.#deps.limits.maxFilesPerUpload} files per upload.`));
     }
-    const part: FilePart = {
+    const part: StoredPart = {
       blob: `${this.#fileId}/${this.#parts.length}`,
       name: sanitizeFileName(input.name),
-      contentType: normalizeContentType(input.contentType),
+      contentType: 'application/octet-stream',
+      size: 0,
     };
     const index = this.#parts.push(part) - 1;
     const work = this.#storePart(source, part, input.declaredSize).then((stored) => {
@@ -104,26 +118,30 @@ export class UploadSession {
     return work;
   }
 
-  async #storePart(source: Readable, part: FilePart, declaredSize: number | undefined): Promise<FilePart> {
+  async #storePart(source: Readable, part: StoredPart, declaredSize: number | undefined): Promise<StoredPart> {
     try {
       await this.#ensureRecord();
-      if (!(await this.#deps.files.addPart(this.#fileId, part))) throw new AppError('UPLOAD_TIMEOUT');
+      if (!(await this.#deps.files.addPart(this.#fileId, { blob: part.blob }))) throw new AppError('UPLOAD_TIMEOUT');
     } catch (error) {
       source.resume(); // let the request body drain so the client gets its answer
       throw error;
     }
+    // size cap → type sniffing → encryption → storage; only ciphertext leaves this process.
     const limit = new ByteLimit(this.#tally, this.#deps.limits.maxUploadBytes);
-    // Wait for both sides, so no block is still being staged when a failed part is cleaned up.
-    const [piped, written] = await Promise.allSettled([feed(source, limit), this.#deps.blobs.write(part.blob, limit)]);
-    if (written.status === 'rejected' || piped.status === 'rejected') {
-      throw mostTelling([piped, written]);
-    }
-    const { size } = written.value;
-    if (declaredSize !== undefined && size !== declaredSize) {
-      await this.#deps.blobs.delete(part.blob);
-      throw new AppError('UPLOAD_INCOMPLETE');
-    }
-    return { ...part, size };
+    const head = new HeadCapture(SNIFF_BYTES);
+    const encrypt = encryptStream(this.#key);
+    // Wait for every side, so no block is still being staged when a failed part is cleaned up.
+    const results = await Promise.allSettled([
+      feed(source, limit),
+      pipeline(limit, head, encrypt),
+      this.#deps.blobs.write(part.blob, encrypt),
+    ]);
+    if (results.some((result) => result.status === 'rejected')) throw mostTelling(results);
+    const size = limit.bytes;
+    if (declaredSize !== undefined && size !== declaredSize) throw new AppError('UPLOAD_INCOMPLETE');
+    const contentType = await sniffContentType(head.head);
+    assertTypeAllowed(contentType, this.#deps.types.allowed, this.#deps.types.denied);
+    return { ...part, size, contentType };
   }
 
   #ensureRecord(): Promise<void> {
@@ -143,10 +161,10 @@ export class UploadSession {
     this.#closed = true;
     const now = this.#clock();
     const expiresAt = new Date(now.getTime() + options.ttlMs);
-    const size = this.#parts.reduce((sum, part) => sum + (part.size ?? 0), 0);
+    const size = this.#parts.reduce((sum, part) => sum + part.size, 0);
     const ready = await this.#deps.files.markReady(this.#fileId, {
       size,
-      parts: this.#parts,
+      parts: this.#parts.map((part) => this.#sealed(part)),
       expiresAt,
       downloadsLeft: options.downloads,
     });
@@ -158,8 +176,14 @@ export class UploadSession {
       size,
       expiresAt,
       downloadsLeft: options.downloads,
-      files: this.#parts.map((part) => ({ name: part.name, size: part.size ?? 0, contentType: part.contentType })),
+      files: this.#parts.map((part) => ({ name: part.name, size: part.size, contentType: part.contentType })),
     };
+  }
+
+  /** What MongoDB keeps of a part: its blob, its size, and its name and type sealed with the file key. */
+  #sealed(part: StoredPart): FilePart {
+    const meta: PartMeta = { name: part.name, contentType: part.contentType };
+    return { blob: part.blob, size: part.size, meta: seal(this.#key, JSON.stringify(meta), part.blob) };
   }
 
   /** Removes whatever this upload stored. If storage or MongoDB is down, the sweeper finishes the job later. */
@@ -225,13 +249,6 @@ function feed(source: Readable, limit: ByteLimit): Promise<void> {
     });
     source.pipe(limit);
   });
-}
-
-const CONTENT_TYPE = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/i;
-
-function normalizeContentType(value: string | undefined): string {
-  const essence = (value ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-  return CONTENT_TYPE.test(essence) && essence.length <= 127 ? essence : 'application/octet-stream';
 }
 
 /** The domain error (size cap, storage down) explains a failure better than the stream error it caused. */

@@ -18,7 +18,7 @@ export class BlobStorageEngine implements multer.StorageEngine {
     file: Express.Multer.File,
     callback: (error?: unknown, info?: Partial<Express.Multer.File>) => void,
   ): void {
-    this.#session.addPart(file.stream, { name: file.originalname, contentType: file.mimetype }).then(
+    this.#session.addPart(file.stream, { name: file.originalname }).then(
       (part) => callback(null, { size: part.size ?? 0 }),
       (error: unknown) => callback(error),
     );

@@ -31,7 +31,6 @@ export function uploadRoutes(config: Config, publicUrl: string, uploads: UploadS
     const result = await withSession(session, async () => {
       await session.addPart(req as Readable, {
         name: req.params.filename,
-        contentType: req.headers['content-type'],
         ...(declared === undefined ? {} : { declaredSize: declared }),
       });
       return session.finish(options);

@@ -1,0 +1,140 @@
+/**
+ * Authenticated streaming encryption: libsodium's secretstream (XChaCha20-Poly1305) through sodium-native,
+ * a maintained binding. Chosen over age (its Node library is younger and pure JS) and over hand-made
+ * AES-GCM framing: secretstream already numbers chunks internally and marks the last one, so truncation,
+ * reordering, dropping and tampering are all detected, and it runs at ~950 MiB/s here, far above what
+ * storage ingests (Azurite ~37 MiB/s). Memory is one chunk, whatever the file size.
+ *
+ * Layout: 24-byte header, then chunks of `CHUNK_BYTES` plaintext + 17 bytes each; the last chunk (shorter, or
+ * empty for an empty file) carries TAG_FINAL.
+ */
+import { Transform, type TransformCallback } from 'node:stream';
+import { sodium } from './sodium.ts';
+
+export const CHUNK_BYTES = 64 * 1024;
+const HEADER_BYTES = sodium.crypto_secretstream_xchacha20poly1305_HEADERBYTES;
+const A_BYTES = sodium.crypto_secretstream_xchacha20poly1305_ABYTES;
+const TAG_MESSAGE = sodium.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE;
+const TAG_FINAL = sodium.crypto_secretstream_xchacha20poly1305_TAG_FINAL;
+
+/** Thrown when ciphertext is truncated, reordered or altered. */
+export class IntegrityError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'IntegrityError';
+  }
+}
+
+/** The stored size of `plainBytes` of content. */
+export function encryptedSize(plainBytes: number): number {
+  const chunks = Math.max(1, Math.ceil(plainBytes / CHUNK_BYTES)); // an empty file still has its final chunk
+  return HEADER_BYTES + plainBytes + chunks * A_BYTES;
+}
+
+/** Holds back input until a whole chunk is there, so only the last chunk is ever short. */
+class Chunker {
+  #parts: Buffer[] = [];
+  #bytes = 0;
+  readonly #size: number;
+
+  constructor(size: number) {
+    this.#size = size;
+  }
+
+  /** Adds data; returns every whole chunk except one, which is kept until we know whether it is the last. */
+  push(data: Buffer): Buffer[] {
+    this.#parts.push(data);
+    this.#bytes += data.length;
+    const out: Buffer[] = [];
+    if (this.#bytes <= this.#size) return out;
+    let all = Buffer.concat(this.#parts);
+    while (all.length > this.#size) {
+      out.push(all.subarray(0, this.#size));
+      all = all.subarray(this.#size);
+    }
+    this.#parts = [all];
+    this.#bytes = all.length;
+    return out;
+  }
+
+  rest(): Buffer {
+    return Buffer.concat(this.#parts);
+  }
+}
+
+export function encryptStream(key: Buffer): Transform {
+  const state = Buffer.alloc(sodium.crypto_secretstream_xchacha20poly1305_STATEBYTES);
+  const header = Buffer.alloc(HEADER_BYTES);
+  sodium.crypto_secretstream_xchacha20poly1305_init_push(state, header, key);
+  const chunker = new Chunker(CHUNK_BYTES);
+  const seal = (plain: Buffer, tag: number) => {
+    const cipher = Buffer.alloc(plain.length + A_BYTES);
+    sodium.crypto_secretstream_xchacha20poly1305_push(state, cipher, plain, null, tag);
+    return cipher;
+  };
+  let headerSent = false;
+  const withHeader = (chunks: Buffer[]) => {
+    if (headerSent) return chunks;
+    headerSent = true;
+    return [header, ...chunks];
+  };
+  return new Transform({
+    transform(data: Buffer, _encoding, done: TransformCallback) {
+      for (const chunk of withHeader(chunker.push(data).map((plain) => seal(plain, TAG_MESSAGE)))) this.push(chunk);
+      done();
+    },
+    flush(done: TransformCallback) {
+      for (const chunk of withHeader([seal(chunker.rest(), TAG_FINAL)])) this.push(chunk);
+      done();
+    },
+  });
+}
+
+export function decryptStream(key: Buffer): Transform {
+  const state = Buffer.alloc(sodium.crypto_secretstream_xchacha20poly1305_STATEBYTES);
+  const chunker = new Chunker(CHUNK_BYTES + A_BYTES);
+  let header: Buffer | undefined = Buffer.alloc(0);
+  let finished = false;
+  const open = (cipher: Buffer): Buffer => {
+    if (finished) throw new IntegrityError('data after the final chunk');
+    if (cipher.length < A_BYTES) throw new IntegrityError('truncated chunk');
+    const plain = Buffer.alloc(cipher.length - A_BYTES);
+    const tag = Buffer.alloc(1);
+    try {
+      sodium.crypto_secretstream_xchacha20poly1305_pull(state, plain, tag, cipher, null);
+    } catch {
+      throw new IntegrityError('a chunk failed authentication');
+    }
+    if (tag[0] === TAG_FINAL) finished = true;
+    return plain;
+  };
+  return new Transform({
+    transform(data: Buffer, _encoding, done: TransformCallback) {
+      try {
+        let rest = data;
+        if (header !== undefined) {
+          header = Buffer.concat([header, rest]);
+          if (header.length < HEADER_BYTES) return done();
+          sodium.crypto_secretstream_xchacha20poly1305_init_pull(state, header.subarray(0, HEADER_BYTES), key);
+          rest = header.subarray(HEADER_BYTES);
+          header = undefined;
+        }
+        for (const cipher of chunker.push(rest)) this.push(open(cipher));
+        done();
+      } catch (error) {
+        done(error as Error);
+      }
+    },
+    flush(done: TransformCallback) {
+      try {
+        if (header !== undefined) throw new IntegrityError('truncated header');
+        const last = open(chunker.rest());
+        if (!finished) throw new IntegrityError('the stream ended before its final chunk');
+        this.push(last);
+        done();
+      } catch (error) {
+        done(error as Error);
+      }
+    },
+  });
+}
