@@ -66,25 +66,37 @@ export function encryptStream(key: Buffer): Transform {
   const state = Buffer.alloc(sodium.crypto_secretstream_xchacha20poly1305_STATEBYTES);
   const header = Buffer.alloc(HEADER_BYTES);
   sodium.crypto_secretstream_xchacha20poly1305_init_push(state, header, key);
-  const chunker = new Chunker(CHUNK_BYTES);
-  const seal = (plain: Buffer, tag: number) => {
-    const cipher = Buffer.alloc(plain.length + A_BYTES);
-    sodium.crypto_secretstream_xchacha20poly1305_push(state, cipher, plain, null, tag);
-    return cipher;
-  };
+  // Plaintext is gathered in one reused buffer: the only allocation per chunk is its ciphertext.
+  const plain = Buffer.allocUnsafe(CHUNK_BYTES);
+  let filled = 0;
   let headerSent = false;
-  const withHeader = (chunks: Buffer[]) => {
-    if (headerSent) return chunks;
-    headerSent = true;
-    return [header, ...chunks];
+  const seal = (length: number, tag: number): Buffer => {
+    const cipher = Buffer.allocUnsafe(length + A_BYTES);
+    sodium.crypto_secretstream_xchacha20poly1305_push(state, cipher, plain.subarray(0, length), null, tag);
+    return cipher;
   };
   return new Transform({
     transform(data: Buffer, _encoding, done: TransformCallback) {
-      for (const chunk of withHeader(chunker.push(data).map((plain) => seal(plain, TAG_MESSAGE)))) this.push(chunk);
+      if (!headerSent) {
+        headerSent = true;
+        this.push(header);
+      }
+      let rest = data;
+      while (rest.length > 0) {
+        // A full buffer is sealed only once more data proves it is not the last chunk.
+        if (filled === CHUNK_BYTES) {
+          this.push(seal(filled, TAG_MESSAGE));
+          filled = 0;
+        }
+        const copied = rest.copy(plain, filled);
+        filled += copied;
+        rest = rest.subarray(copied);
+      }
       done();
     },
     flush(done: TransformCallback) {
-      for (const chunk of withHeader([seal(chunker.rest(), TAG_FINAL)])) this.push(chunk);
+      if (!headerSent) this.push(header);
+      this.push(seal(filled, TAG_FINAL));
       done();
     },
   });

@@ -35,9 +35,24 @@ export class AzureBlobStore implements BlobStore {
 
   async write(name: string, source: Readable, options: { signal?: AbortSignal } = {}): Promise<{ size: number }> {
     const blob = this.#container.getBlockBlobClient(name);
-    const staged = new BlockStager(blob, this.#concurrency, options.signal);
+    const staged = new BlockStager(blob, this.#blockSize, this.#concurrency, options.signal);
     try {
-      for await (const block of blocksOf(source, this.#blockSize)) await staged.add(block);
+      let block = staged.take();
+      let filled = 0;
+      for await (const chunk of source) {
+        let data = chunk as Buffer;
+        while (data.length > 0) {
+          const copied = data.copy(block, filled);
+          filled += copied;
+          data = data.subarray(copied);
+          if (filled === block.length) {
+            await staged.add(block, filled);
+            block = staged.take();
+            filled = 0;
+          }
+        }
+      }
+      if (filled > 0) await staged.add(block, filled);
       await staged.commit();
       return { size: staged.size };
     } catch (error) {
@@ -114,31 +129,51 @@ function storageError(error: unknown): Error {
 
 /**
  * Stages blocks with at most `concurrency` requests in flight (back-pressure on the source), then commits
- * them. Unlike the SDK's `uploadStream`, it can wait for every request it started before the caller cleans up.
+ * them. Block buffers come from a fixed pool and are reused, so an upload allocates `concurrency + 1` blocks
+ * whatever its size (no garbage for the GC to catch up with). Unlike the SDK's `uploadStream`, it can wait
+ * for every request it started before the caller cleans up.
  */
 class BlockStager {
   readonly #blob: BlockBlobClient;
+  readonly #blockSize: number;
   readonly #concurrency: number;
   readonly #signal: AbortSignal | undefined;
   readonly #ids: string[] = [];
   readonly #inFlight = new Set<Promise<void>>();
+  readonly #free: Buffer[] = [];
+  #allocated = 0;
   size = 0;
 
-  constructor(blob: BlockBlobClient, concurrency: number, signal: AbortSignal | undefined) {
+  constructor(blob: BlockBlobClient, blockSize: number, concurrency: number, signal: AbortSignal | undefined) {
     this.#blob = blob;
+    this.#blockSize = blockSize;
     this.#concurrency = concurrency;
     this.#signal = signal;
   }
 
-  async add(block: Buffer): Promise<void> {
+  /** A block buffer to fill; `add` never leaves more than `concurrency` in use, so the pool suffices. */
+  take(): Buffer {
+    const reused = this.#free.pop();
+    if (reused) return reused;
+    if (this.#allocated > this.#concurrency) throw new Error('block pool exhausted');
+    this.#allocated += 1;
+    return Buffer.allocUnsafe(this.#blockSize);
+  }
+
+  async add(block: Buffer, length: number): Promise<void> {
     const id = Buffer.from(String(this.#ids.length).padStart(8, '0')).toString('base64');
     this.#ids.push(id);
-    this.size += block.length;
+    this.size += length;
     const request = this.#blob
-      .stageBlock(id, block, block.length, this.#signal ? { abortSignal: this.#signal } : {})
+      .stageBlock(id, block.subarray(0, length), length, this.#signal ? { abortSignal: this.#signal } : {})
       .then(() => undefined);
     this.#inFlight.add(request);
-    void request.catch(() => undefined).finally(() => this.#inFlight.delete(request));
+    void request
+      .catch(() => undefined)
+      .finally(() => {
+        this.#inFlight.delete(request);
+        this.#free.push(block);
+      });
     while (this.#inFlight.size >= this.#concurrency) await Promise.race(this.#inFlight);
   }
 
@@ -150,27 +185,6 @@ class BlockStager {
   async settle(): Promise<void> {
     await Promise.allSettled([...this.#inFlight]);
   }
-}
-
-/** Regroups a stream's chunks into blocks of `blockSize` bytes (the last one shorter). */
-async function* blocksOf(source: Readable, blockSize: number): AsyncGenerator<Buffer> {
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  for await (const chunk of source) {
-    let data = chunk as Buffer;
-    while (pendingBytes + data.length >= blockSize) {
-      const take = blockSize - pendingBytes;
-      yield Buffer.concat([...pending, data.subarray(0, take)]);
-      data = data.subarray(take);
-      pending = [];
-      pendingBytes = 0;
-    }
-    if (data.length > 0) {
-      pending.push(data);
-      pendingBytes += data.length;
-    }
-  }
-  if (pendingBytes > 0) yield Buffer.concat(pending);
 }
 
 /** A failure of the stream being stored (client gone, size cap) rather than of storage. */
