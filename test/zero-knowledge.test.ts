@@ -1,23 +1,26 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { Redis } from 'ioredis';
 import { BSON } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileIdForCode } from '@one-time/core';
+import { startPrivateAzurite, type PrivateAzurite } from './support/azurite.ts';
 import { uploadJson, uploadMultipart } from './support/http.ts';
 import { eventually, startStack, type Stack } from './support/stack.ts';
 
 let stack: Stack;
-const azuriteFolder = join(process.env.ONE_TIME_DATA ?? fileURLToPath(new URL('../.data', import.meta.url)), 'azurite');
+let azurite: PrivateAzurite;
 
 beforeAll(async () => {
-  stack = await startStack();
+  // Storage of this file's own, so the scan below reads everything that was kept and nothing else.
+  azurite = await startPrivateAzurite();
+  stack = await startStack({ env: { AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString } });
 });
 afterAll(async () => {
   await stack?.stop();
+  await azurite?.stop();
 });
 
 async function* filesUnder(folder: string): AsyncGenerator<string> {
@@ -44,7 +47,7 @@ describe('zero knowledge at rest', () => {
     // Blob storage, as Azurite keeps it on disk (extents and its metadata database).
     await new Promise((resolve) => setTimeout(resolve, 1_500)); // let Azurite persist its metadata
     let scanned = 0;
-    for await (const path of filesUnder(azuriteFolder)) {
+    for await (const path of filesUnder(azurite.location)) {
       if ((await stat(path)).size > 512 * 1024 * 1024) continue;
       const data = await readFile(path);
       scanned += data.length;
@@ -167,7 +170,13 @@ describe('safe serving', () => {
   });
 
   it('applies the configured type lists and keeps nothing of a refused file', async () => {
-    const strict = await startStack({ env: { DENIED_TYPES: 'image/*', ALLOWED_TYPES: 'image/*,text/plain,application/pdf' } });
+    const strict = await startStack({
+      env: {
+        AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString,
+        DENIED_TYPES: 'image/*',
+        ALLOWED_TYPES: 'image/*,text/plain,application/pdf',
+      },
+    });
     try {
       const denied = await uploadMultipart(strict.url, [{ field: 'file', filename: 'a.png', content: PNG_1x1 }]);
       expect(denied.status).toBe(415);
