@@ -4,7 +4,7 @@ import { MongoClient, type Collection } from 'mongodb';
 import { Redis } from 'ioredis';
 import { type Config, type FileRecord, loadConfig } from '@one-time/core';
 import { FILES_COLLECTION } from '@one-time/db';
-import { startApi, type RunningApi } from '../../apps/api/src/start-api.ts';
+import { startApi, type RunningApi, type StartApiOptions } from '../../apps/api/src/start-api.ts';
 import { startWorker, type RunningWorker } from '../../apps/worker/src/start-worker.ts';
 
 export interface Stack {
@@ -26,6 +26,8 @@ export interface StackOptions {
   readonly env?: Record<string, string>;
   /** Start the worker too (default true). */
   readonly worker?: boolean;
+  /** Capture the API's log lines. */
+  readonly logDestination?: StartApiOptions['logDestination'];
 }
 
 /**
@@ -43,7 +45,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     SWEEP_INTERVAL: '1s',
     ...options.env,
   });
-  const api = await startApi(config);
+  const api = await startApi(config, options.logDestination ? { logDestination: options.logDestination } : {});
   const worker = options.worker === false ? undefined : await startWorker(config);
   const url = api.url;
   const mongo = await MongoClient.connect(config.mongo.url);

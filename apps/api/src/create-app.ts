@@ -1,14 +1,16 @@
 import express, { type Express } from 'express';
-import type { Config } from '@one-time/core';
-import { DownloadService, RevokeService, UploadService, type Infrastructure, type Log } from '@one-time/service';
+import type { Config, Logger } from '@one-time/core';
+import { DownloadService, RevokeService, UploadService, type Infrastructure } from '@one-time/service';
 import { downloadRoutes } from './http/download-routes.ts';
 import { errorHandler } from './http/errors.ts';
+import { rateLimiters } from './http/rate-limit.ts';
+import { requestLog } from './http/request-log.ts';
 import { revokeRoutes } from './http/revoke-routes.ts';
 import { uploadRoutes } from './http/upload-routes.ts';
 import { AppError } from '@one-time/core';
 
 /** Wires services to routes. No I/O here: the infrastructure arrives connected. */
-export function createApp(config: Config, publicUrl: string, infra: Infrastructure, log: Log): Express {
+export function createApp(config: Config, publicUrl: string, infra: Infrastructure, log: Logger): Express {
   const uploads = new UploadService({
     files: infra.files,
     blobs: infra.blobs,
@@ -28,7 +30,11 @@ export function createApp(config: Config, publicUrl: string, infra: Infrastructu
 
   const revokes = new RevokeService({ files: infra.files, purges: infra.purges, log });
 
+  const limits = rateLimiters(config, infra.redis, log);
+
   const app = express();
+  app.set('trust proxy', config.trustProxy);
+  app.use(requestLog(log));
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
@@ -36,6 +42,9 @@ export function createApp(config: Config, publicUrl: string, infra: Infrastructu
     res.setHeader('Referrer-Policy', 'no-referrer');
     next();
   });
+  app.use('/upload', limits.uploads);
+  app.use('/download', limits.downloads);
+  app.use('/files', limits.revokes);
   app.use(uploadRoutes(config, publicUrl, uploads));
   app.use(downloadRoutes(downloads, log));
   app.use(revokeRoutes(revokes));

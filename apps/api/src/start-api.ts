@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
-import { AppError, type Config, createLogger, errorBody } from '@one-time/core';
+import { AppError, type Config, type DestinationStream, createLogger, errorBody } from '@one-time/core';
 import type { Duplex } from 'node:stream';
 import { connectInfrastructure, type Infrastructure } from '@one-time/service';
 import { createApp } from './create-app.ts';
@@ -15,8 +15,13 @@ export interface RunningApi {
 }
 
 /** Connects, listens, and returns a handle that closes everything; used by `main.ts` and by the tests. */
-export async function startApi(config: Config): Promise<RunningApi> {
-  const log = createLogger('api', config.logLevel);
+export interface StartApiOptions {
+  /** Where log lines go (default stdout); tests capture them here. */
+  readonly logDestination?: DestinationStream;
+}
+
+export async function startApi(config: Config, options: StartApiOptions = {}): Promise<RunningApi> {
+  const log = createLogger('api', config.logLevel, options.logDestination);
   const infra = await connectInfrastructure(config);
   const server = createServer();
   server.on('clientError', answerUnparsableRequest);

@@ -84,6 +84,16 @@ const envSchema = z.object({
   SWEEP_INTERVAL: duration('30s'),
   RECONCILE_INTERVAL: duration('1h'),
   ORPHAN_GRACE: duration('1h'),
+  RATE_LIMIT_WINDOW: duration('1m'),
+  RATE_LIMIT_UPLOADS: positiveInt(60),
+  RATE_LIMIT_DOWNLOADS: positiveInt(600),
+  RATE_LIMIT_REVOKES: positiveInt(60),
+  TRUST_PROXY: z
+    .string()
+    .default('false')
+    .transform((text): boolean | number | string =>
+      text === 'false' ? false : text === 'true' ? true : /^\d+$/.test(text) ? Number(text) : text,
+    ),
   ALLOWED_TYPES: typeList,
   DENIED_TYPES: typeList,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -100,6 +110,15 @@ export interface Config {
   readonly azure: { readonly connectionString: string; readonly container: string };
   readonly limits: Limits;
   readonly timing: Timing;
+  /** Requests per client IP and window, shared by all replicas through Redis. */
+  readonly rateLimits: {
+    readonly windowMs: number;
+    readonly uploads: number;
+    readonly downloads: number;
+    readonly revokes: number;
+  };
+  /** Express `trust proxy`: false, true, a hop count, or addresses/subnets of the proxies in front. */
+  readonly trustProxy: boolean | number | string;
   /** Sniffed content types accepted; an empty allow-list accepts every type not denied. */
   readonly types: { readonly allowed: readonly string[]; readonly denied: readonly string[] };
   readonly logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
@@ -163,6 +182,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       downloadsMax: e.DOWNLOADS_MAX,
     },
     types: { allowed: e.ALLOWED_TYPES, denied: e.DENIED_TYPES },
+    rateLimits: {
+      windowMs: e.RATE_LIMIT_WINDOW,
+      uploads: e.RATE_LIMIT_UPLOADS,
+      downloads: e.RATE_LIMIT_DOWNLOADS,
+      revokes: e.RATE_LIMIT_REVOKES,
+    },
+    trustProxy: e.TRUST_PROXY,
     timing: {
       uploadDeadlineMs: e.UPLOAD_DEADLINE,
       streamLeaseMs: e.STREAM_LEASE,

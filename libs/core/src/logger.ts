@@ -1,7 +1,10 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 import type { Config } from './config.ts';
 
-/** JSON logs; `err` is serialised with its cause chain. Callers never pass codes or tokens. */
-export function createLogger(name: string, level: Config['logLevel']): Logger {
-  return pino({ name, level, base: { service: name } });
+export type { DestinationStream, Logger };
+
+/** JSON logs to stdout (or `destination`); `err` is serialised with its cause chain. Never given codes or tokens. */
+export function createLogger(name: string, level: Config['logLevel'], destination?: DestinationStream): Logger {
+  const options = { name, level, base: { service: name } };
+  return destination ? pino(options, destination) : pino(options);
 }
