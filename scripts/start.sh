@@ -18,7 +18,8 @@ trap stop INT TERM EXIT
 
 node apps/worker/src/main.ts &
 pids+=($!)
-node apps/api/src/main.ts &
+# A small young generation keeps the streaming API's memory close to flat (see README, Memory).
+node --max-semi-space-size=4 apps/api/src/main.ts &
 pids+=($!)
 
 # If either process exits, stop the other and report its status.

@@ -31,37 +31,6 @@ export function encryptedSize(plainBytes: number): number {
   return HEADER_BYTES + plainBytes + chunks * A_BYTES;
 }
 
-/** Holds back input until a whole chunk is there, so only the last chunk is ever short. */
-class Chunker {
-  #parts: Buffer[] = [];
-  #bytes = 0;
-  readonly #size: number;
-
-  constructor(size: number) {
-    this.#size = size;
-  }
-
-  /** Adds data; returns every whole chunk except one, which is kept until we know whether it is the last. */
-  push(data: Buffer): Buffer[] {
-    this.#parts.push(data);
-    this.#bytes += data.length;
-    const out: Buffer[] = [];
-    if (this.#bytes <= this.#size) return out;
-    let all = Buffer.concat(this.#parts);
-    while (all.length > this.#size) {
-      out.push(all.subarray(0, this.#size));
-      all = all.subarray(this.#size);
-    }
-    this.#parts = [all];
-    this.#bytes = all.length;
-    return out;
-  }
-
-  rest(): Buffer {
-    return Buffer.concat(this.#parts);
-  }
-}
-
 export function encryptStream(key: Buffer): Transform {
   const state = Buffer.alloc(sodium.crypto_secretstream_xchacha20poly1305_STATEBYTES);
   const header = Buffer.alloc(HEADER_BYTES);
@@ -104,16 +73,19 @@ export function encryptStream(key: Buffer): Transform {
 
 export function decryptStream(key: Buffer): Transform {
   const state = Buffer.alloc(sodium.crypto_secretstream_xchacha20poly1305_STATEBYTES);
-  const chunker = new Chunker(CHUNK_BYTES + A_BYTES);
-  let header: Buffer | undefined = Buffer.alloc(0);
+  const header = Buffer.alloc(HEADER_BYTES);
+  let headerFilled = 0;
+  // Ciphertext is gathered in one reused buffer; the only allocation per chunk is its plaintext.
+  const cipher = Buffer.allocUnsafe(CHUNK_BYTES + A_BYTES);
+  let filled = 0;
+  const tag = Buffer.alloc(1);
   let finished = false;
-  const open = (cipher: Buffer): Buffer => {
+  const open = (length: number): Buffer => {
     if (finished) throw new IntegrityError('data after the final chunk');
-    if (cipher.length < A_BYTES) throw new IntegrityError('truncated chunk');
-    const plain = Buffer.alloc(cipher.length - A_BYTES);
-    const tag = Buffer.alloc(1);
+    if (length < A_BYTES) throw new IntegrityError('truncated chunk');
+    const plain = Buffer.allocUnsafe(length - A_BYTES);
     try {
-      sodium.crypto_secretstream_xchacha20poly1305_pull(state, plain, tag, cipher, null);
+      sodium.crypto_secretstream_xchacha20poly1305_pull(state, plain, tag, cipher.subarray(0, length), null);
     } catch {
       throw new IntegrityError('a chunk failed authentication');
     }
@@ -124,14 +96,23 @@ export function decryptStream(key: Buffer): Transform {
     transform(data: Buffer, _encoding, done: TransformCallback) {
       try {
         let rest = data;
-        if (header !== undefined) {
-          header = Buffer.concat([header, rest]);
-          if (header.length < HEADER_BYTES) return done();
-          sodium.crypto_secretstream_xchacha20poly1305_init_pull(state, header.subarray(0, HEADER_BYTES), key);
-          rest = header.subarray(HEADER_BYTES);
-          header = undefined;
+        if (headerFilled < HEADER_BYTES) {
+          const copied = rest.copy(header, headerFilled);
+          headerFilled += copied;
+          rest = rest.subarray(copied);
+          if (headerFilled < HEADER_BYTES) return done();
+          sodium.crypto_secretstream_xchacha20poly1305_init_pull(state, header, key);
         }
-        for (const cipher of chunker.push(rest)) this.push(open(cipher));
+        while (rest.length > 0) {
+          // A full chunk is opened only once more data proves it is not the last one.
+          if (filled === cipher.length) {
+            this.push(open(filled));
+            filled = 0;
+          }
+          const copied = rest.copy(cipher, filled);
+          filled += copied;
+          rest = rest.subarray(copied);
+        }
         done();
       } catch (error) {
         done(error as Error);
@@ -139,8 +120,8 @@ export function decryptStream(key: Buffer): Transform {
     },
     flush(done: TransformCallback) {
       try {
-        if (header !== undefined) throw new IntegrityError('truncated header');
-        const last = open(chunker.rest());
+        if (headerFilled < HEADER_BYTES) throw new IntegrityError('truncated header');
+        const last = open(filled);
         if (!finished) throw new IntegrityError('the stream ended before its final chunk');
         this.push(last);
         done();

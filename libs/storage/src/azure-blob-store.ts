@@ -8,7 +8,7 @@ export interface AzureBlobStoreOptions {
   readonly container: string;
   /**
    * Block size and blocks in flight per upload. Peak memory per upload is about their product, independent of
-   * the file size; 4 MiB × 4 keeps Azurite (the local ceiling) saturated.
+   * the file size; 2 MiB × 4 keeps Azurite (the local ceiling) saturated.
    */
   readonly blockSize?: number;
   readonly concurrency?: number;
@@ -25,7 +25,7 @@ export class AzureBlobStore implements BlobStore {
       retryOptions: { maxTries: 3, retryDelayInMs: 200, maxRetryDelayInMs: 2_000 },
     });
     this.#container = service.getContainerClient(options.container);
-    this.#blockSize = options.blockSize ?? 4 * 1024 * 1024;
+    this.#blockSize = options.blockSize ?? 2 * 1024 * 1024;
     this.#concurrency = options.concurrency ?? 4;
   }
 
