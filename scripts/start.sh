@@ -2,11 +2,7 @@
 # `npm start`: installs what is missing (Node 24, dependencies, services), then runs the API and the worker
 # in the foreground. Ctrl-C stops both.
 set -euo pipefail
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-source "$REPO/scripts/node-env.sh"
-bash "$REPO/scripts/deps.sh"
-bash "$REPO/scripts/services.sh" up
-cd "$REPO"
+source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 
 pids=()
 stop() {

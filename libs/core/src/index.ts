@@ -7,3 +7,4 @@ export * from './secrets.ts';
 export * from './size.ts';
 export * from './upload-options.ts';
 export * from './logger.ts';
+export * from './run-process.ts';
