@@ -2,7 +2,10 @@ import express, { type Express } from 'express';
 import type { Config, Logger } from '@one-time/core';
 import { DownloadService, RevokeService, UploadService, type Infrastructure } from '@one-time/service';
 import { downloadRoutes } from './http/download-routes.ts';
+import { createExpressMiddleware } from '@trpc/server/adapters/express';
 import { errorHandler } from './http/errors.ts';
+import { appRouter } from './trpc/router.ts';
+import type { TrpcContext } from './trpc/trpc.ts';
 import { rateLimiters } from './http/rate-limit.ts';
 import { requestLog } from './http/request-log.ts';
 import { revokeRoutes } from './http/revoke-routes.ts';
@@ -31,6 +34,7 @@ export function createApp(config: Config, publicUrl: string, infra: Infrastructu
   const revokes = new RevokeService({ files: infra.files, purges: infra.purges, log });
 
   const limits = rateLimiters(config, infra.redis, log);
+  const context: TrpcContext = { config, downloads, revokes, startedAt: new Date() };
 
   const app = express();
   app.set('trust proxy', config.trustProxy);
@@ -45,6 +49,16 @@ export function createApp(config: Config, publicUrl: string, infra: Infrastructu
   app.use('/upload', limits.uploads);
   app.use('/download', limits.downloads);
   app.use('/files', limits.revokes);
+  app.use('/trpc/file.info', limits.downloads);
+  app.use('/trpc/file.revoke', limits.revokes);
+  app.use(
+    '/trpc',
+    createExpressMiddleware({
+      router: appRouter,
+      createContext: () => context,
+      allowBatching: false, // one procedure per request, so the per-path rate limits hold
+    }),
+  );
   app.use(uploadRoutes(config, publicUrl, uploads));
   app.use(downloadRoutes(downloads, log));
   app.use(revokeRoutes(revokes));

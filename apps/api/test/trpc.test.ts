@@ -1,0 +1,90 @@
+import { getHTTPStatusCodeFromError } from '@trpc/server/http';
+import { TRPCError } from '@trpc/server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ERROR_TABLE, type ErrorCode } from '@one-time/core';
+import { DownloadService, RevokeService } from '@one-time/service';
+import { appRouter, createCallerFactory } from '../src/index.ts';
+import { uploadJson } from '../../../test/support/http.ts';
+import { startStack, type Stack } from '../../../test/support/stack.ts';
+
+let stack: Stack;
+const createCaller = createCallerFactory(appRouter);
+let caller: ReturnType<typeof createCaller>;
+const silent = { info() {}, warn() {}, error() {} };
+
+beforeAll(async () => {
+  stack = await startStack({ env: { DOWNLOADS_MAX: '7', DENIED_TYPES: 'application/x-msdownload' } });
+  const { files, blobs, purges } = stack.api.infra;
+  caller = createCaller({
+    config: stack.config,
+    downloads: new DownloadService({ files, blobs, purges, timing: stack.config.timing, log: silent }),
+    revokes: new RevokeService({ files, purges, log: silent }),
+    startedAt: new Date(),
+  });
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe('tRPC router through createCaller (no HTTP)', () => {
+  it('file.info tells name, size, expiry and downloads left without consuming one', async () => {
+    const answer = await uploadJson(stack.url, [{ field: 'file', filename: 'info.txt', content: 'about me' }], {
+      downloads: '2',
+    });
+    for (let i = 0; i < 3; i += 1) {
+      expect(await caller.file.info({ code: answer.code })).toEqual({
+        available: true,
+        name: 'info.txt',
+        contentType: 'text/plain',
+        size: 8,
+        expiresAt: answer.expiresAt,
+        downloadsLeft: 2,
+      });
+    }
+    expect(await (await fetch(answer.downloadUrl)).text()).toBe('about me');
+    expect((await caller.file.info({ code: answer.code })).downloadsLeft).toBe(1);
+  });
+
+  it('maps domain errors to tRPC codes and keeps the REST code alongside', async () => {
+    await expect(caller.file.info({ code: 'AAAAAAAAAAAAAAAAAAAAAA' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(caller.file.info({ code: 'nope' })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    const answer = await uploadJson(stack.url, [{ field: 'file', filename: 'r.txt', content: 'revoke' }]);
+    await expect(caller.file.revoke({ code: answer.code, deleteToken: 'wrong' })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    expect(await caller.file.revoke({ code: answer.code, deleteToken: answer.deleteToken })).toEqual({ revoked: true });
+    await expect(caller.file.info({ code: answer.code })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('server.limits reports the configured rules; server.health answers', async () => {
+    expect(await caller.server.limits()).toEqual({
+      maxUploadBytes: 2 * 1024 ** 3,
+      maxFilesPerUpload: 100,
+      ttlDefaultSeconds: 86_400,
+      ttlMaxSeconds: 604_800,
+      downloadsDefault: 1,
+      downloadsMax: 7,
+      allowedTypes: [],
+      deniedTypes: ['application/x-msdownload'],
+    });
+    expect(await caller.server.health()).toMatchObject({ status: 'ok' });
+  });
+});
+
+describe('tRPC over HTTP at /trpc', () => {
+  it('serves queries and errors with the same codes as REST', async () => {
+    const limits = (await (await fetch(`${stack.url}/trpc/server.limits`)).json()) as {
+      result: { data: { downloadsMax: number } };
+    };
+    expect(limits.result.data.downloadsMax).toBe(7);
+    const input = encodeURIComponent(JSON.stringify({ code: 'AAAAAAAAAAAAAAAAAAAAAA' }));
+    const missing = await fetch(`${stack.url}/trpc/file.info?input=${input}`);
+    expect(missing.status).toBe(404);
+    const body = (await missing.json()) as { error: { data: { code: string; appCode: string } } };
+    expect(body.error.data).toMatchObject({ code: 'NOT_FOUND', appCode: 'NOT_FOUND' });
+  });
+
+  it('gives every error code the same HTTP status through tRPC as through REST', () => {
+    for (const [code, entry] of Object.entries(ERROR_TABLE) as Array<[ErrorCode, (typeof ERROR_TABLE)[ErrorCode]]>) {
+      expect(getHTTPStatusCodeFromError(new TRPCError({ code: entry.trpc })), code).toBe(entry.status);
+    }
+  });
+});
