@@ -43,6 +43,20 @@ export default tseslint.config(
     },
   },
   {
+    // The client takes the API's router type, and only its type.
+    files: ['libs/client/**/*.ts'],
+    rules: {
+      'no-restricted-imports': 'off',
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: '@one-time/api', message: 'Only the AppRouter type may come from the API.', allowTypeImports: true }],
+          patterns: [noDeepImports],
+        },
+      ],
+    },
+  },
+  {
     files: ['apps/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [noDeepImports] }] },
   },

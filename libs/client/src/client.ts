@@ -1,0 +1,176 @@
+import { TRPCClientError, createTRPCClient, httpLink } from '@trpc/client';
+import type { AppRouter } from '@one-time/api';
+import type { ErrorCode } from '@one-time/core';
+import { multipartBody, type Part } from './multipart.ts';
+import { OneTimeError, errorFromResponse } from './one-time-error.ts';
+
+/** What can be uploaded: a file path (Node), bytes, a Blob/File, or a stream of bytes (web or Node). */
+export type UploadSource = string | Uint8Array | Blob | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
+export interface NamedSource {
+  readonly source: UploadSource;
+  /** Defaults to the path's last segment, a File's name, or `file`. */
+  readonly name?: string;
+  /** Known total for progress reports (paths, byte arrays and Blobs know theirs). */
+  readonly size?: number;
+}
+export type UploadInput = UploadSource | NamedSource | ReadonlyArray<UploadSource | NamedSource>;
+
+export interface UploadOptions {
+  /** e.g. `10m`, `24h`, `7d` (checked against `limits()` by the server). */
+  readonly ttl?: string;
+  readonly downloads?: number;
+  readonly onProgress?: (progress: { readonly sent: number; readonly total: number | undefined }) => void;
+  readonly signal?: AbortSignal;
+}
+
+export interface Uploaded {
+  readonly code: string;
+  readonly url: string;
+  readonly downloadUrl: string;
+  readonly expiresAt: string;
+  readonly size: number;
+  readonly downloadsLeft: number;
+  readonly deleteToken: string;
+}
+
+export interface Downloaded {
+  readonly name: string;
+  readonly contentType: string;
+  /** Unknown for several files (a zip built while it streams). */
+  readonly size: number | undefined;
+  readonly stream: ReadableStream<Uint8Array>;
+}
+
+/** The typed client for one server: REST for the bytes, tRPC (types from the API's `AppRouter`) for the rest. */
+export function createOneTimeClient(options: { baseUrl: string; fetch?: typeof fetch }) {
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+  const trpc = createTRPCClient<AppRouter>({ links: [httpLink({ url: `${baseUrl}/trpc`, fetch: doFetch })] });
+
+  const request = async (url: string, init: RequestInit): Promise<Response> => {
+    let response: Response;
+    try {
+      response = await doFetch(url, init);
+    } catch (error) {
+      throw new OneTimeError('NETWORK', `Cannot reach ${baseUrl}: ${error instanceof Error ? error.message : String(error)}`, {
+        cause: error,
+      });
+    }
+    if (!response.ok) throw await errorFromResponse(response);
+    return response;
+  };
+
+  return {
+    async upload(input: UploadInput, uploadOptions: UploadOptions = {}): Promise<Uploaded> {
+      const parts = await Promise.all((Array.isArray(input) ? input : [input]).map(toPart));
+      const total = parts.every((part) => part.size !== undefined)
+        ? parts.reduce((sum, part) => sum + (part.size ?? 0), 0)
+        : undefined;
+      let sent = 0;
+      const { body, contentType } = multipartBody(parts, (count) => {
+        sent += count;
+        uploadOptions.onProgress?.({ sent, total });
+      });
+      const query = new URLSearchParams();
+      if (uploadOptions.ttl !== undefined) query.set('ttl', uploadOptions.ttl);
+      if (uploadOptions.downloads !== undefined) query.set('downloads', String(uploadOptions.downloads));
+      const response = await request(`${baseUrl}/upload${query.size > 0 ? `?${query}` : ''}`, {
+        method: 'POST',
+        headers: { 'content-type': contentType, accept: 'application/json' },
+        body: toWebStream(body),
+        duplex: 'half',
+        ...(uploadOptions.signal ? { signal: uploadOptions.signal } : {}),
+      } as RequestInit);
+      return (await response.json()) as Uploaded;
+    },
+
+    /** Uses up one download. Accepts the code or a link to it. */
+    async download(codeOrUrl: string, downloadOptions: { signal?: AbortSignal } = {}): Promise<Downloaded> {
+      const response = await request(
+        `${baseUrl}/download/${encodeURIComponent(codeOf(codeOrUrl))}`,
+        downloadOptions.signal ? { signal: downloadOptions.signal } : {},
+      );
+      const length = response.headers.get('content-length');
+      if (!response.body) throw new OneTimeError('INTERNAL', 'The server sent no body.');
+      return {
+        name: fileNameOf(response.headers.get('content-disposition')),
+        contentType: response.headers.get('content-type') ?? 'application/octet-stream',
+        size: length === null ? undefined : Number(length),
+        stream: response.body,
+      };
+    },
+
+    info: (codeOrUrl: string) => viaTrpc(() => trpc.file.info.query({ code: codeOf(codeOrUrl) })),
+    revoke: (codeOrUrl: string, deleteToken: string) =>
+      viaTrpc(() => trpc.file.revoke.mutate({ code: codeOf(codeOrUrl), deleteToken })),
+    limits: () => viaTrpc(() => trpc.server.limits.query()),
+    health: () => viaTrpc(() => trpc.server.health.query()),
+  };
+}
+
+export type OneTimeClient = ReturnType<typeof createOneTimeClient>;
+
+/** `https://host/download/<code>` or `https://host/d/<code>` or the bare code. */
+export function codeOf(codeOrUrl: string): string {
+  const trimmed = codeOrUrl.trim();
+  if (!/^https?:\/\//.test(trimmed)) return trimmed;
+  return new URL(trimmed).pathname.split('/').filter(Boolean).pop() ?? '';
+}
+
+function fileNameOf(disposition: string | null): string {
+  const extended = /filename\*=UTF-8''([^;]+)/i.exec(disposition ?? '')?.[1];
+  if (extended) return decodeURIComponent(extended);
+  return /filename="([^"]*)"/i.exec(disposition ?? '')?.[1] ?? 'file';
+}
+
+async function viaTrpc<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof TRPCClientError) {
+      const data = (error as TRPCClientError<AppRouter>).data;
+      const code: ErrorCode = data?.appCode ?? (data?.code === 'TOO_MANY_REQUESTS' ? 'RATE_LIMITED' : 'INTERNAL');
+      if (data === undefined || data === null) throw new OneTimeError('NETWORK', error.message, { cause: error });
+      throw new OneTimeError(code, error.message, { status: data.httpStatus, cause: error });
+    }
+    throw error;
+  }
+}
+
+async function toPart(input: UploadSource | NamedSource): Promise<Part & { size: number | undefined }> {
+  const named: NamedSource = isNamed(input) ? input : { source: input };
+  const { source } = named;
+  if (typeof source === 'string') {
+    // Node only; loaded lazily so browser bundles do not need it.
+    const [fs, fsp, path] = await Promise.all([import('node:fs'), import('node:fs/promises'), import('node:path')]);
+    return {
+      name: named.name ?? path.basename(source),
+      bytes: fs.createReadStream(source),
+      size: named.size ?? (await fsp.stat(source)).size,
+    };
+  }
+  if (source instanceof Uint8Array) return { name: named.name ?? 'file', bytes: source, size: source.length };
+  if (source instanceof Blob)
+    return { name: named.name ?? (source instanceof File ? source.name : 'file'), bytes: source, size: source.size };
+  const bytes = source instanceof ReadableStream ? (source as unknown as AsyncIterable<Uint8Array>) : source;
+  return { name: named.name ?? 'file', bytes, size: named.size };
+}
+
+function isNamed(input: UploadSource | NamedSource): input is NamedSource {
+  return typeof input === 'object' && input !== null && 'source' in input;
+}
+
+/** Pull-based, so the source is read only as fast as the connection sends. */
+function toWebStream(source: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
+  const iterator = source[Symbol.asyncIterator]();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const next: IteratorResult<Uint8Array> = await iterator.next();
+      if (next.done) controller.close();
+      else controller.enqueue(next.value);
+    },
+    async cancel(reason) {
+      await iterator.return?.(reason);
+    },
+  });
+}
