@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { OneTimeError, createOneTimeClient } from '@one-time/client';
+import { UsageError, get, info, revoke, send, type Output } from './commands.ts';
+
+const USAGE = `usage:
+  one-time send <files…> [--ttl 1h] [--downloads 1] [--json]
+  one-time get <code|url> [-o path]
+  one-time info <code|url>
+  one-time revoke <code|url> <delete-token>
+options: --server <url> (or ONE_TIME_URL; default http://127.0.0.1:3000)
+Codes and tokens may start with "-": put -- before them, e.g. one-time get -- -AbC…`;
+
+async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      server: { type: 'string' },
+      ttl: { type: 'string' },
+      downloads: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      output: { type: 'string', short: 'o' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command, ...args] = positionals;
+  if (values.help || command === undefined) {
+    process.stdout.write(`${USAGE}\n`);
+    if (command === undefined && !values.help) process.exitCode = 2;
+    return;
+  }
+  const client = createOneTimeClient({ baseUrl: values.server ?? process.env.ONE_TIME_URL ?? 'http://127.0.0.1:3000' });
+  const out: Output = { line: (text) => process.stdout.write(`${text}\n`) };
+  const downloads = values.downloads === undefined ? undefined : Number(values.downloads);
+  if (downloads !== undefined && !Number.isInteger(downloads)) throw new UsageError('--downloads takes a whole number');
+  switch (command) {
+    case 'send':
+      return send(
+        client,
+        args,
+        {
+          ...(values.ttl === undefined ? {} : { ttl: values.ttl }),
+          ...(downloads === undefined ? {} : { downloads }),
+          json: values.json,
+        },
+        out,
+      );
+    case 'get':
+      if (!args[0]) throw new UsageError('get needs a code or a link');
+      return get(client, args[0], values.output, out);
+    case 'info':
+      if (!args[0]) throw new UsageError('info needs a code or a link');
+      return info(client, args[0], out);
+    case 'revoke':
+      if (!args[0]) throw new UsageError('revoke needs the code and the delete token');
+      return revoke(client, args[0], args[1], out);
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  // One line, no stack: the server's message (with its code) or what went wrong here.
+  const message =
+    error instanceof OneTimeError
+      ? `${error.message} (${error.code})`
+      : error instanceof UsageError
+        ? `${error.message}\n${USAGE}`
+        : error instanceof Error
+          ? error.message
+          : String(error);
+  process.stderr.write(`one-time: ${message}\n`);
+  process.exitCode = error instanceof UsageError ? 2 : 1;
+});

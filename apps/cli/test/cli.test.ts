@@ -1,0 +1,87 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStack, type Stack } from '../../../test/support/stack.ts';
+
+const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+let stack: Stack;
+let folder: string;
+
+beforeAll(async () => {
+  stack = await startStack();
+  folder = await mkdtemp(join(tmpdir(), 'one-time-cli-'));
+});
+afterAll(async () => {
+  await stack?.stop();
+  await rm(folder, { recursive: true, force: true });
+});
+
+function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [main, ...args], {
+      cwd: folder,
+      env: { PATH: process.env.PATH ?? '', ONE_TIME_URL: stack.url, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('one-time CLI, run as a child process', () => {
+  it('sends a file, shows its info, gets it once, then fails on the second get', async () => {
+    const data = randomBytes(512 * 1024);
+    await writeFile(join(folder, 'photo.bin'), data);
+    const sent = await cli(['send', 'photo.bin', '--ttl', '1h', '--downloads', '1', '--json']);
+    expect(sent.code).toBe(0);
+    const answer = JSON.parse(sent.stdout) as { url: string; code: string };
+
+    const shown = await cli(['info', answer.url]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain('photo.bin');
+    expect(shown.stdout).toContain('1 download(s) left');
+
+    const got = await cli(['get', '-o', 'copy.bin', '--', answer.code]);
+    expect(got.code).toBe(0);
+    expect((await readFile(join(folder, 'copy.bin'))).equals(data)).toBe(true);
+
+    const again = await cli(['get', '-o', 'again.bin', '--', answer.code]);
+    expect(again.code).toBe(1);
+    expect(again.stderr.trim().split('\n')).toHaveLength(1);
+    expect(again.stderr).toMatch(/^one-time: .*\(NOT_FOUND\)$/m);
+    expect(await readdir(folder)).not.toContain('again.bin.part');
+  });
+
+  it('prints the link as plain text and revokes with the token', async () => {
+    await writeFile(join(folder, 'note.txt'), 'hello');
+    const sent = await cli(['send', 'note.txt', '--server', stack.url], { ONE_TIME_URL: 'http://127.0.0.1:9' });
+    expect(sent.code).toBe(0);
+    const [link = '', details = ''] = sent.stdout.trim().split('\n');
+    expect(link).toMatch(/\/download\/[A-Za-z0-9_-]{22}$/);
+    const token = /revoke with: one-time revoke -- \S+ (\S+)/.exec(details)?.[1] ?? '';
+    // `--` ends the options: codes and tokens may start with "-".
+    const revoked = await cli(['revoke', '--', link, token]);
+    expect(revoked).toMatchObject({ code: 0, stdout: 'revoked\n' });
+  });
+
+  it('exits non-zero with one line for a bad code and for an unreachable server', async () => {
+    const bad = await cli(['info', 'not-a-code']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^one-time: .*\(INVALID_CODE\)\n$/);
+
+    const down = await cli(['get', 'AAAAAAAAAAAAAAAAAAAAAA'], { ONE_TIME_URL: 'http://127.0.0.1:9' });
+    expect(down.code).toBe(1);
+    expect(down.stderr).toMatch(/^one-time: Cannot reach http:\/\/127\.0\.0\.1:9.*\(NETWORK\)\n$/);
+
+    const usage = await cli(['frobnicate']);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('unknown command');
+  });
+});
