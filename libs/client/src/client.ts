@@ -42,9 +42,20 @@ export interface Downloaded {
 }
 
 /** The typed client for one server: REST for the bytes, tRPC (types from the API's `AppRouter`) for the rest. */
-export function createOneTimeClient(options: { baseUrl: string; fetch?: typeof fetch }) {
+export interface ClientOptions {
+  readonly baseUrl: string;
+  readonly fetch?: typeof fetch;
+  /**
+   * Stream request bodies (Node: any size, live progress). Browsers only stream uploads over HTTP/2, so
+   * elsewhere files go as FormData (Blobs and byte arrays), and progress is reported when the upload is done.
+   */
+  readonly streamingUploads?: boolean;
+}
+
+export function createOneTimeClient(options: ClientOptions) {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
   const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+  const streaming = options.streamingUploads ?? (typeof process !== 'undefined' && typeof process.versions?.node === 'string');
   const trpc = createTRPCClient<AppRouter>({ links: [httpLink({ url: `${baseUrl}/trpc`, fetch: doFetch })] });
 
   const request = async (url: string, init: RequestInit): Promise<Response> => {
@@ -67,20 +78,31 @@ export function createOneTimeClient(options: { baseUrl: string; fetch?: typeof f
         ? parts.reduce((sum, part) => sum + (part.size ?? 0), 0)
         : undefined;
       let sent = 0;
+      const query = new URLSearchParams();
+      if (uploadOptions.ttl !== undefined) query.set('ttl', uploadOptions.ttl);
+      if (uploadOptions.downloads !== undefined) query.set('downloads', String(uploadOptions.downloads));
+      const url = `${baseUrl}/upload${query.size > 0 ? `?${query}` : ''}`;
+      const signal = uploadOptions.signal ? { signal: uploadOptions.signal } : {};
+      if (!streaming) {
+        const form = new FormData();
+        for (const part of parts) form.append('file', await asBlob(part), part.name);
+        const response = await request(url, { method: 'POST', headers: { accept: 'application/json' }, body: form, ...signal });
+        uploadOptions.onProgress?.({ sent: total ?? 0, total });
+        return (await response.json()) as Uploaded;
+      }
       const { body, contentType } = multipartBody(parts, (count) => {
         sent += count;
         uploadOptions.onProgress?.({ sent, total });
       });
-      const query = new URLSearchParams();
-      if (uploadOptions.ttl !== undefined) query.set('ttl', uploadOptions.ttl);
-      if (uploadOptions.downloads !== undefined) query.set('downloads', String(uploadOptions.downloads));
-      const response = await request(`${baseUrl}/upload${query.size > 0 ? `?${query}` : ''}`, {
+      // `duplex` is required for a streamed body but not yet in the DOM typings.
+      const init: RequestInit & { duplex: 'half' } = {
         method: 'POST',
         headers: { 'content-type': contentType, accept: 'application/json' },
         body: toWebStream(body),
         duplex: 'half',
-        ...(uploadOptions.signal ? { signal: uploadOptions.signal } : {}),
-      } as RequestInit);
+        ...signal,
+      };
+      const response = await request(url, init);
       return (await response.json()) as Uploaded;
     },
 
@@ -173,4 +195,13 @@ function toWebStream(source: AsyncIterable<Uint8Array>): ReadableStream<Uint8Arr
       await iterator.return?.(reason);
     },
   });
+}
+
+/** Without streaming uploads a part must be a Blob; streams are read into one (browser use: Files and bytes). */
+async function asBlob(part: Part): Promise<Blob> {
+  if (part.bytes instanceof Blob) return part.bytes;
+  if (part.bytes instanceof Uint8Array) return new Blob([part.bytes as Uint8Array<ArrayBuffer>]);
+  const chunks: Uint8Array<ArrayBuffer>[] = [];
+  for await (const chunk of part.bytes) chunks.push(chunk as Uint8Array<ArrayBuffer>);
+  return new Blob(chunks);
 }

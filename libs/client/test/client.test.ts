@@ -62,6 +62,18 @@ describe('@one-time/client against a running API and worker', () => {
     });
   });
 
+  it('uploads as FormData where request bodies cannot stream (browsers)', async () => {
+    const formClient = createOneTimeClient({ baseUrl: stack.url, streamingUploads: false });
+    const progress: number[] = [];
+    const uploaded = await formClient.upload(new File(['via form data'], 'form.txt'), {
+      onProgress: (p) => progress.push(p.sent),
+    });
+    expect(progress).toEqual([13]);
+    const download = await formClient.download(uploaded.code);
+    expect(download.name).toBe('form.txt');
+    expect(Buffer.from(await bytesOf(download.stream)).toString()).toBe('via form data');
+  });
+
   it('revokes with the token; errors carry the server codes', async () => {
     const uploaded = await client.upload(Buffer.from('secret'), { downloads: 1 });
     await expect(client.revoke(uploaded.code, 'wrong')).rejects.toMatchObject({
