@@ -199,6 +199,3 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     logLevel: e.LOG_LEVEL,
   };
 }
-
-/** The variable names the apps read: the compose file and docs are checked against this list. */
-export const CONFIG_VARIABLES = Object.keys(envSchema.shape) as ReadonlyArray<keyof typeof envSchema.shape>;

@@ -92,10 +92,6 @@ export class UploadSession {
     this.#clock = deps.clock ?? systemClock;
   }
 
-  get partCount(): number {
-    return this.#parts.length;
-  }
-
   /** Streams one part into storage. Parts get sequential blob names under the file id. */
   addPart(source: Readable, input: PartInput): Promise<StoredPart> {
     if (this.#closed) return Promise.reject(new AppError('INTERNAL', 'Upload session already closed.'));

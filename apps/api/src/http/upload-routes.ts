@@ -88,7 +88,7 @@ function declaredLength(req: Request): number | undefined {
   return Number(header);
 }
 
-export function sendUploadResult(req: Request, res: Response, publicUrl: string, result: UploadResult): void {
+function sendUploadResult(req: Request, res: Response, publicUrl: string, result: UploadResult): void {
   const url = `${publicUrl}/download/${result.code}`;
   const body = {
     code: result.code,
