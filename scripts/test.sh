@@ -2,6 +2,7 @@
 # `npm test`: installs what is missing (Node 24, dependencies, services), then runs the whole suite once.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
+bash scripts/chromium.sh
 mkdir -p .data
 report=.data/vitest-report.json
 rm -f "$report"
