@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseDuration } from './duration.ts';
 import { parseSize } from './size.ts';
@@ -47,6 +48,17 @@ const typeList = z
   )
   .pipe(z.array(z.string().regex(/^[a-z0-9.+-]+\/([a-z0-9.+-]+|\*)$/, 'must list types such as image/png or image/*')));
 
+/** What Express's `trust proxy` accepts in a list: a named range, an address, or address/prefix or /netmask. */
+function isProxyAddress(item: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(item)) return true;
+  const [address = '', range, ...rest] = item.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (range === undefined) return true;
+  if (/^\d{1,3}$/.test(range)) return Number(range) <= (family === 4 ? 32 : 128);
+  return family === 4 && isIP(range) === 4;
+}
+
 const envSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: port(3000),
@@ -91,6 +103,10 @@ const envSchema = z.object({
   TRUST_PROXY: z
     .string()
     .default('false')
+    .refine(
+      (text) => /^(true|false|\d+)$/.test(text) || text.split(',').every((item) => isProxyAddress(item.trim())),
+      'must be true, false, a hop count, or a comma list of addresses, subnets, loopback, linklocal, uniquelocal',
+    )
     .transform((text): boolean | number | string =>
       text === 'false' ? false : text === 'true' ? true : /^\d+$/.test(text) ? Number(text) : text,
     ),

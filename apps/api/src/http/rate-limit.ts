@@ -11,23 +11,56 @@ export interface RateLimiters {
   readonly revokes: RequestHandler;
 }
 
+/** A SHA no script has: EVALSHA answers NOSCRIPT, and rate-limit-redis loads its script again. */
+const UNKNOWN_SCRIPT_SHA = '0'.repeat(40);
+/** While Redis is away every request would warn; one warning per limiter and this interval is enough. */
+const STORE_WARNING_INTERVAL_MS = 10_000;
+
 /**
- * Per-client-IP limits, counted in Redis so every API replica shares them. Over the limit: 429 through the
- * one error path (with Retry-After). If Redis cannot be reached the request goes through: an outage of the
- * counter must not take the service down with it.
+ * rate-limit-redis keeps the promise of its counting script's SHA. A load that failed (Redis away at that
+ * moment) would be awaited, and fail, by every later count, disabling the limit for good; forget it instead.
+ */
+class ReloadingRedisStore extends RedisStore {
+  override loadIncrementScript(key?: string): Promise<string> {
+    const loading = super.loadIncrementScript(key);
+    loading.catch(() => {
+      if (this.incrementScriptSha === loading) this.incrementScriptSha = Promise.resolve(UNKNOWN_SCRIPT_SHA);
+    });
+    return loading;
+  }
+}
+
+/**
+ * Per-client-IP limits, counted in Redis (keys under the queue prefix) so every API replica shares them. Over
+ * the limit: 429 through the one error path, with Retry-After. If Redis cannot be reached the request goes
+ * through with a warning: an outage of the counter must not take the service down with it.
  */
 export function rateLimiters(config: Config, redis: Redis, log: Log): RateLimiters {
-  const limiter = (name: string, limit: number): RequestHandler =>
-    rateLimit({
+  const limiter = (name: string, limit: number): RequestHandler => {
+    let lastStoreWarning = 0;
+    return rateLimit({
       windowMs: config.rateLimits.windowMs,
       limit,
       standardHeaders: 'draft-7',
       legacyHeaders: false,
       passOnStoreError: true,
-      store: new RedisStore({
+      store: new ReloadingRedisStore({
         prefix: `${config.redis.queuePrefix}:rate:${name}:`,
+        // ioredis sends any command through `call`; the producer connection fails at once while Redis is away.
         sendCommand: (command: string, ...args: string[]) => redis.call(command, ...args) as Promise<RedisReply>,
       }),
+      logger: {
+        warn: (error) => log.warn({ err: error, limiter: name }, 'rate limiter warning'),
+        // Runtime store failures come with a message; misconfigurations found by the library's checks do not.
+        error: (error, message) => {
+          if (message === undefined) {
+            log.error({ err: error, limiter: name }, 'rate limiter misconfigured');
+          } else if (Date.now() - lastStoreWarning >= STORE_WARNING_INTERVAL_MS) {
+            lastStoreWarning = Date.now();
+            log.warn({ err: error, limiter: name }, 'rate limit store unavailable: requests pass unlimited');
+          }
+        },
+      },
       handler: (req, _res, next) => {
         const resetTime = (req as { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
         const retryAfterSeconds = Math.max(
@@ -38,6 +71,7 @@ export function rateLimiters(config: Config, redis: Redis, log: Log): RateLimite
         next(new AppError('RATE_LIMITED', undefined, { details: { retryAfterSeconds } }));
       },
     });
+  };
   return {
     uploads: limiter('upload', config.rateLimits.uploads),
     downloads: limiter('download', config.rateLimits.downloads),

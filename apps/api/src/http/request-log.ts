@@ -4,13 +4,28 @@ import { pinoHttp, type HttpLogger } from 'pino-http';
 import type { Logger } from '@one-time/core';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
-/** Path segments that carry a code: never written to a log. */
-const SECRET_SEGMENT = /^\/(download|files|d)\/[^/?#]*/;
+/** First path segments written as they are (compared case-insensitively, as Express routes them). */
+const ROUTES = new Set(['upload', 'download', 'files', 'd', 'trpc']);
+/** tRPC procedure names (`file.info`) are kept; a code has no dot. */
+const PROCEDURE = /^[A-Za-z]+(\.[A-Za-z]+)+$/;
+const REDACTED = '[redacted]';
 
-/** `/download/<code>?x=1` → `/download/[redacted]`; query strings are dropped (they may carry anything). */
+/**
+ * Keeps a URL's route and nothing that may be secret or personal: the query string is dropped, a first segment
+ * that is not one of our routes and every later segment (a code, an upload's file name) become `[redacted]`,
+ * except a tRPC procedure name. `/download/<code>?x=1` → `/download/[redacted]`.
+ */
 export function redactUrl(url: string): string {
-  const path = url.split('?')[0] ?? '';
-  return path.replace(SECRET_SEGMENT, '/$1/[redacted]');
+  const segments = (url.split('?', 1)[0] ?? '').split('/');
+  return segments
+    .map((segment, index) => {
+      if (segment === '') return segment;
+      if (index === 0) return REDACTED; // a request target without a leading slash
+      if (index === 1) return ROUTES.has(segment.toLowerCase()) ? segment : REDACTED;
+      if (index === 2 && segments[1]?.toLowerCase() === 'trpc' && PROCEDURE.test(segment)) return segment;
+      return REDACTED;
+    })
+    .join('/');
 }
 
 /**
