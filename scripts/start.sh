@@ -12,6 +12,8 @@ stop() {
 }
 trap stop INT TERM EXIT
 
+npm run build --silent >/dev/null # the web page, served by the API
+
 node apps/worker/src/main.ts &
 pids+=($!)
 # A small young generation keeps the streaming API's memory close to flat (see README, Memory).

@@ -3,6 +3,8 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 bash scripts/chromium.sh
+# The API serves the web page from apps/web/dist; build it from the sources being tested.
+npm run build --silent >/dev/null
 mkdir -p .data
 report=.data/vitest-report.json
 rm -f "$report"

@@ -69,10 +69,13 @@ describe('upload once, download once', () => {
     expect(response.status).toBe(201);
     expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
     const link = (await response.text()).trim();
-    expect(link).toMatch(new RegExp(`^${stack.url}/download/[A-Za-z0-9_-]{22}$`));
+    // The link to share is the landing page; curl gets the direct path in a header.
+    expect(link).toMatch(new RegExp(`^${stack.url}/d/[A-Za-z0-9_-]{22}$`));
+    const direct = response.headers.get('x-download-url') ?? '';
+    expect(direct).toBe(link.replace('/d/', '/download/'));
     expect(response.headers.get('x-delete-token')).toMatch(/^[A-Za-z0-9_-]{32}$/);
     expect(Date.parse(response.headers.get('x-expires-at') ?? '')).toBeGreaterThan(Date.now());
-    const download = await fetch(link);
+    const download = await fetch(direct);
     expect(await download.text()).toBe('hello');
     expect(download.headers.get('content-type')).toBe('text/plain');
   });

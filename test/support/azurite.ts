@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { AZURITE_DEV_CONNECTION_STRING } from '@one-time/core';
 
 export interface PrivateAzurite {
+  readonly port: number;
   /** The folder Azurite keeps everything in: what a test may scan. */
   readonly location: string;
   readonly connectionString: string;
@@ -15,7 +16,7 @@ export interface PrivateAzurite {
 
 const bin = fileURLToPath(new URL('../../node_modules/.bin/azurite-blob', import.meta.url));
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
@@ -33,9 +34,9 @@ async function accepts(port: number): Promise<boolean> {
 }
 
 /** An Azurite of the test's own, in a fresh folder, so a test can read exactly what storage kept. */
-export async function startPrivateAzurite(): Promise<PrivateAzurite> {
+export async function startPrivateAzurite(options: { port?: number } = {}): Promise<PrivateAzurite> {
   const location = await mkdtemp(join(tmpdir(), 'one-time-azurite-'));
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const child = spawn(
     process.execPath,
     [
@@ -59,6 +60,7 @@ export async function startPrivateAzurite(): Promise<PrivateAzurite> {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return {
+    port,
     location,
     connectionString: AZURITE_DEV_CONNECTION_STRING.replace('127.0.0.1:10000', `127.0.0.1:${port}`),
     async stop() {

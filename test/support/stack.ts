@@ -26,7 +26,7 @@ export interface StackOptions {
   readonly env?: Record<string, string>;
   /** Start the worker too (default true). */
   readonly worker?: boolean;
-  /** Capture the API's log lines. */
+  /** Capture the API's (and the worker's) log lines. */
   readonly logDestination?: StartApiOptions['logDestination'];
 }
 
@@ -38,6 +38,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const id = `t${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   const config = loadConfig({
     PORT: '0',
+    OPS_PORT: '0',
     MONGO_DB: id,
     QUEUE_PREFIX: id,
     AZURE_CONTAINER: id,
@@ -46,7 +47,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ...options.env,
   });
   const api = await startApi(config, options.logDestination ? { logDestination: options.logDestination } : {});
-  const worker = options.worker === false ? undefined : await startWorker(config);
+  const worker =
+    options.worker === false
+      ? undefined
+      : await startWorker(config, options.logDestination ? { logDestination: options.logDestination } : {});
   const url = api.url;
   const mongo = await MongoClient.connect(config.mongo.url);
   const records = mongo.db(config.mongo.database).collection<FileRecord>(FILES_COLLECTION);

@@ -1,5 +1,5 @@
 import express, { type Express } from 'express';
-import type { Config, Logger } from '@one-time/core';
+import { AppError, isAppError, type Config, type Logger } from '@one-time/core';
 import { DownloadService, RevokeService, UploadService, type Infrastructure } from '@one-time/service';
 import { downloadRoutes } from './http/download-routes.ts';
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
@@ -10,10 +10,18 @@ import { rateLimiters } from './http/rate-limit.ts';
 import { requestLog } from './http/request-log.ts';
 import { revokeRoutes } from './http/revoke-routes.ts';
 import { uploadRoutes } from './http/upload-routes.ts';
-import { AppError } from '@one-time/core';
+import { webRoutes } from './http/web-routes.ts';
+import { opsRoutes, type ApiMetrics } from '@one-time/ops';
+import { countRejects, operationMetrics, reasonOf } from './http/operation-metrics.ts';
+
+export interface AppOps {
+  readonly metrics: ApiMetrics;
+  /** True once shutdown began (`/readyz` answers 503). */
+  readonly stopping: () => boolean;
+}
 
 /** Wires services to routes. No I/O here: the infrastructure arrives connected. */
-export function createApp(config: Config, publicUrl: string, infra: Infrastructure, log: Logger): Express {
+export function createApp(config: Config, publicUrl: string, infra: Infrastructure, log: Logger, ops: AppOps): Express {
   const uploads = new UploadService({
     files: infra.files,
     blobs: infra.blobs,
@@ -22,6 +30,7 @@ export function createApp(config: Config, publicUrl: string, infra: Infrastructu
     timing: config.timing,
     types: config.types,
     log,
+    metrics: ops.metrics,
   });
   const downloads = new DownloadService({
     files: infra.files,
@@ -39,6 +48,7 @@ export function createApp(config: Config, publicUrl: string, infra: Infrastructu
   const app = express();
   app.set('trust proxy', config.trustProxy);
   app.use(requestLog(log));
+  app.use(operationMetrics(ops.metrics));
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
@@ -46,6 +56,16 @@ export function createApp(config: Config, publicUrl: string, infra: Infrastructu
     res.setHeader('Referrer-Policy', 'no-referrer');
     next();
   });
+  // Probes and the scraper: not rate limited. /metrics needs METRICS_TOKEN here (this is the public port) and
+  // is not served at all without one.
+  app.use(
+    opsRoutes({
+      registry: ops.metrics.registry,
+      checks: infra.checks,
+      metrics: config.ops.metricsToken === undefined ? 'off' : { token: config.ops.metricsToken },
+      stopping: ops.stopping,
+    }),
+  );
   app.use('/upload', limits.uploads);
   app.use('/download', limits.downloads);
   app.use('/files', limits.revokes);
@@ -57,14 +77,26 @@ export function createApp(config: Config, publicUrl: string, infra: Infrastructu
       router: appRouter,
       createContext: () => context,
       allowBatching: false, // one procedure per request, so the per-path rate limits hold
+      onError: ({ error, path }) => {
+        const operation = path === 'file.info' ? 'info' : path === 'file.revoke' ? 'revoke' : 'other';
+        ops.metrics.rejected(operation, isAppError(error.cause) ? reasonOf(error.cause) : trpcReason(error.code));
+      },
     }),
   );
   app.use(uploadRoutes(config, publicUrl, uploads));
-  app.use(downloadRoutes(downloads, log));
+  app.use(downloadRoutes(downloads, log, (bytes) => ops.metrics.bytesOut(bytes)));
   app.use(revokeRoutes(revokes));
+  app.use(webRoutes(log));
   app.use(() => {
     throw new AppError('NOT_FOUND', 'No such endpoint.');
   });
+  app.use(countRejects(ops.metrics));
   app.use(errorHandler(log));
   return app;
+}
+
+/** tRPC's own refusals (bad input, unknown procedure) in the error table's words. */
+function trpcReason(code: string): string {
+  if (code === 'INTERNAL_SERVER_ERROR') return 'INTERNAL';
+  return code === 'NOT_FOUND' ? 'NOT_FOUND' : 'BAD_REQUEST';
 }

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { AppError, type Config, type DestinationStream, createLogger, errorBody } from '@one-time/core';
 import type { Duplex } from 'node:stream';
 import { connectInfrastructure, type Infrastructure } from '@one-time/service';
+import { ApiMetrics, drainServer } from '@one-time/ops';
 import { createApp } from './create-app.ts';
 
 export interface RunningApi {
@@ -11,6 +12,11 @@ export interface RunningApi {
   readonly publicUrl: string;
   readonly server: Server;
   readonly infra: Infrastructure;
+  readonly metrics: ApiMetrics;
+  /**
+   * Graceful stop: `/readyz` turns 503, the port stops accepting, transfers in flight may finish within
+   * SHUTDOWN_TIMEOUT (then they are cut), and only then MongoDB and Redis are closed.
+   */
   close(): Promise<void>;
 }
 
@@ -33,18 +39,30 @@ export async function startApi(config: Config, options: StartApiOptions = {}): P
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   const publicUrl = config.publicUrl ?? url;
-  server.on('request', createApp(config, publicUrl, infra, log));
+  const metrics = new ApiMetrics();
+  let stopping = false;
+  server.on('request', createApp(config, publicUrl, infra, log, { metrics, stopping: () => stopping }));
+  log.info({ url, publicUrl }, 'API listening');
+  let closing: Promise<void> | undefined;
   return {
     url,
     publicUrl,
     server,
     infra,
-    async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
-      await infra.close();
+    metrics,
+    close() {
+      closing ??= (async () => {
+        stopping = true;
+        log.info(
+          { timeoutMs: config.ops.shutdownTimeoutMs },
+          'shutting down: no new connections, waiting for transfers in flight',
+        );
+        const { cut } = await drainServer(server, config.ops.shutdownTimeoutMs);
+        if (cut > 0) log.warn({ connections: cut }, 'shutdown timeout reached: connections still open were cut');
+        await infra.close();
+        log.info('API stopped');
+      })();
+      return closing;
     },
   };
 }

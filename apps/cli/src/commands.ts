@@ -28,6 +28,7 @@ export async function send(
     if (options.json) out.line(JSON.stringify(sent));
     else {
       out.line(sent.url);
+      out.line(`direct download (curl): ${sent.downloadUrl}`);
       out.line(
         `expires ${sent.expiresAt}, ${sent.downloadsLeft} download(s); revoke with: one-time revoke -- ${sent.code} ${sent.deleteToken}`,
       );

@@ -63,8 +63,10 @@ describe('one-time CLI, run as a child process', () => {
     await writeFile(join(folder, 'note.txt'), 'hello');
     const sent = await cli(['send', 'note.txt', '--server', stack.url], { ONE_TIME_URL: 'http://127.0.0.1:9' });
     expect(sent.code).toBe(0);
-    const [link = '', details = ''] = sent.stdout.trim().split('\n');
-    expect(link).toMatch(/\/download\/[A-Za-z0-9_-]{22}$/);
+    const [link = '', direct = '', details = ''] = sent.stdout.trim().split('\n');
+    // The link to share opens the landing page; the direct one is for curl.
+    expect(link).toMatch(/\/d\/[A-Za-z0-9_-]{22}$/);
+    expect(direct).toBe(`direct download (curl): ${link.replace('/d/', '/download/')}`);
     const token = /revoke with: one-time revoke -- \S+ (\S+)/.exec(details)?.[1] ?? '';
     // `--` ends the options: codes and tokens may start with "-".
     const revoked = await cli(['revoke', '--', link, token]);

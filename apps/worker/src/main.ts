@@ -1,4 +1,4 @@
 import { runProcess } from '@one-time/core';
 import { startWorker } from './start-worker.ts';
 
-await runProcess(startWorker, () => 'one-time worker running');
+await runProcess(startWorker, (worker) => `one-time worker running (ops port ${worker.opsUrl})`);

@@ -3,6 +3,7 @@ import type { AppRouter } from '@one-time/api';
 import type { ErrorCode } from '@one-time/core';
 import { multipartBody, type Part } from './multipart.ts';
 import { OneTimeError, errorFromResponse } from './one-time-error.ts';
+import { xhrUpload } from './xhr-upload.ts';
 
 /** What can be uploaded: a file path (Node), bytes, a Blob/File, or a stream of bytes (web or Node). */
 export type UploadSource = string | Uint8Array | Blob | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
@@ -47,14 +48,16 @@ export interface ClientOptions {
   readonly fetch?: typeof fetch;
   /**
    * Stream request bodies (Node: any size, live progress). Browsers only stream uploads over HTTP/2, so
-   * elsewhere files go as FormData (Blobs and byte arrays), and progress is reported when the upload is done.
+   * elsewhere files go as FormData (Blobs and byte arrays), through XMLHttpRequest for live progress unless a
+   * custom `fetch` is given.
    */
   readonly streamingUploads?: boolean;
 }
 
 export function createOneTimeClient(options: ClientOptions) {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
-  const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+  const defaultFetch = globalThis.fetch.bind(globalThis);
+  const doFetch = options.fetch ?? defaultFetch;
   const streaming = options.streamingUploads ?? (typeof process !== 'undefined' && typeof process.versions?.node === 'string');
   const trpc = createTRPCClient<AppRouter>({ links: [httpLink({ url: `${baseUrl}/trpc`, fetch: doFetch })] });
 
@@ -86,7 +89,14 @@ export function createOneTimeClient(options: ClientOptions) {
       if (!streaming) {
         const form = new FormData();
         for (const part of parts) form.append('file', await asBlob(part), part.name);
-        const response = await request(url, { method: 'POST', headers: { accept: 'application/json' }, body: form, ...signal });
+        const response =
+          typeof XMLHttpRequest === 'function' && doFetch === defaultFetch
+            ? await xhrUpload(url, form, {
+                onProgress: (loaded) => uploadOptions.onProgress?.({ sent: Math.min(loaded, total ?? loaded), total }),
+                signal: uploadOptions.signal,
+              })
+            : await request(url, { method: 'POST', headers: { accept: 'application/json' }, body: form, ...signal });
+        if (!response.ok) throw await errorFromResponse(response);
         uploadOptions.onProgress?.({ sent: total ?? 0, total });
         return (await response.json()) as Uploaded;
       }

@@ -4,12 +4,19 @@ import type { ErrorCode } from '@one-time/core';
 export class OneTimeError extends Error {
   readonly code: ErrorCode | 'NETWORK';
   readonly status: number | undefined;
+  /** From `Retry-After`, when the server said how long to wait (rate limits). */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: ErrorCode | 'NETWORK', message: string, options: { status?: number; cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode | 'NETWORK',
+    message: string,
+    options: { status?: number; cause?: unknown; retryAfterSeconds?: number } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'OneTimeError';
     this.code = code;
     this.status = options.status;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 
@@ -17,5 +24,9 @@ export class OneTimeError extends Error {
 export async function errorFromResponse(response: Response): Promise<OneTimeError> {
   const body = (await response.json().catch(() => undefined)) as { error?: { code?: string; message?: string } } | undefined;
   const code = (body?.error?.code ?? 'INTERNAL') as ErrorCode;
-  return new OneTimeError(code, body?.error?.message ?? `HTTP ${response.status}`, { status: response.status });
+  const retryAfter = Number(response.headers.get('retry-after') ?? Number.NaN);
+  return new OneTimeError(code, body?.error?.message ?? `HTTP ${response.status}`, {
+    status: response.status,
+    ...(Number.isInteger(retryAfter) && retryAfter >= 0 ? { retryAfterSeconds: retryAfter } : {}),
+  });
 }

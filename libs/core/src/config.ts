@@ -48,6 +48,28 @@ const typeList = z
   )
   .pipe(z.array(z.string().regex(/^[a-z0-9.+-]+\/([a-z0-9.+-]+|\*)$/, 'must list types such as image/png or image/*')));
 
+/** `true` or `false`, nothing else: a typo must not silently switch a feature. */
+const flag = (fallback: 'true' | 'false') =>
+  z
+    .enum(['true', 'false'], { message: 'must be true or false' })
+    .default(fallback)
+    .transform((text) => text === 'true');
+
+/** An unset or empty variable (compose passes `${X:-}` as '') means "not configured". */
+const unsetIfEmpty = (value: unknown) => (value === '' ? undefined : value);
+
+/** A credential: no default, and long enough that guessing it over HTTP is hopeless. */
+const secret = (minLength: number) =>
+  z.preprocess(
+    unsetIfEmpty,
+    z
+      .string()
+      .min(minLength, `must be at least ${minLength} characters`)
+      .max(256)
+      .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+      .optional(),
+  );
+
 /** What Express's `trust proxy` accepts in a list: a named range, an address, or address/prefix or /netmask. */
 function isProxyAddress(item: string): boolean {
   if (['loopback', 'linklocal', 'uniquelocal'].includes(item)) return true;
@@ -113,7 +135,23 @@ const envSchema = z.object({
   ALLOWED_TYPES: typeList,
   DENIED_TYPES: typeList,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SHUTDOWN_TIMEOUT: duration('30s'),
+  METRICS_TOKEN: secret(16),
+  DASHBOARD_ENABLED: flag('false'),
+  DASHBOARD_ACTIONS: flag('false'),
+  DASHBOARD_USER: z.preprocess(
+    unsetIfEmpty,
+    z
+      .string()
+      .regex(/^[\x21-\x39\x3b-\x7e]{1,64}$/, 'must be 1 to 64 printable characters without spaces or ":"')
+      .optional(),
+  ),
+  DASHBOARD_PASSWORD: secret(16),
+  DASHBOARD_TOKEN: secret(16),
 });
+
+/** Every variable the apps read: the compose file and the README are checked against this list. */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
 
 export interface Config {
   readonly host: string;
@@ -138,6 +176,22 @@ export interface Config {
   /** Sniffed content types accepted; an empty allow-list accepts every type not denied. */
   readonly types: { readonly allowed: readonly string[]; readonly denied: readonly string[] };
   readonly logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  readonly ops: Ops;
+}
+
+/** Operations: shutdown, metrics and the worker's dashboard. Secrets have no defaults. */
+export interface Ops {
+  /** How long a stopping process waits for in-flight transfers (API) or the current job (worker). */
+  readonly shutdownTimeoutMs: number;
+  /** Bearer token for `/metrics`; unset: the API's public port does not serve it, the ops port serves it openly. */
+  readonly metricsToken: string | undefined;
+  readonly dashboard: {
+    readonly enabled: boolean;
+    /** Retry and clean jobs from the dashboard; otherwise it is read-only. */
+    readonly actions: boolean;
+    readonly basic: { readonly user: string; readonly password: string } | undefined;
+    readonly token: string | undefined;
+  };
 }
 
 export interface Limits {
@@ -179,6 +233,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   const problems: string[] = [];
   if (e.TTL_DEFAULT > e.TTL_MAX) problems.push('TTL_DEFAULT: must not be longer than TTL_MAX');
   if (e.DOWNLOADS_DEFAULT > e.DOWNLOADS_MAX) problems.push('DOWNLOADS_DEFAULT: must not be more than DOWNLOADS_MAX');
+  if ((e.DASHBOARD_USER === undefined) !== (e.DASHBOARD_PASSWORD === undefined)) {
+    problems.push('DASHBOARD_USER, DASHBOARD_PASSWORD: set both or neither');
+  }
+  if (e.DASHBOARD_ENABLED && e.DASHBOARD_TOKEN === undefined && e.DASHBOARD_PASSWORD === undefined) {
+    problems.push('DASHBOARD_ENABLED: the dashboard needs DASHBOARD_TOKEN or DASHBOARD_USER and DASHBOARD_PASSWORD');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -213,5 +273,18 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       orphanGraceMs: e.ORPHAN_GRACE,
     },
     logLevel: e.LOG_LEVEL,
+    ops: {
+      shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT,
+      metricsToken: e.METRICS_TOKEN,
+      dashboard: {
+        enabled: e.DASHBOARD_ENABLED,
+        actions: e.DASHBOARD_ACTIONS,
+        basic:
+          e.DASHBOARD_USER !== undefined && e.DASHBOARD_PASSWORD !== undefined
+            ? { user: e.DASHBOARD_USER, password: e.DASHBOARD_PASSWORD }
+            : undefined,
+        token: e.DASHBOARD_TOKEN,
+      },
+    },
   };
 }

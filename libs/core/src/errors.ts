@@ -20,6 +20,7 @@ export const ERROR_TABLE = {
     trpc: 'NOT_FOUND',
     message: 'No file here: the code is unknown, used up, expired or revoked.',
   },
+  UNAUTHORIZED: { status: 401, trpc: 'UNAUTHORIZED', message: 'Credentials are missing or wrong.' },
   FORBIDDEN: { status: 403, trpc: 'FORBIDDEN', message: 'That delete token does not match.' },
   PAYLOAD_TOO_LARGE: { status: 413, trpc: 'PAYLOAD_TOO_LARGE', message: 'The upload is larger than this server accepts.' },
   UPLOAD_TIMEOUT: { status: 408, trpc: 'TIMEOUT', message: 'The upload took longer than this server allows.' },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/index.ts';
+import { CONFIG_VARIABLES, ConfigError, loadConfig } from '../src/index.ts';
 
 describe('loadConfig', () => {
   it('defaults to the local services', () => {
@@ -42,5 +42,50 @@ describe('loadConfig', () => {
 
   it('refuses a default above its cap', () => {
     expect(() => loadConfig({ DOWNLOADS_DEFAULT: '5', DOWNLOADS_MAX: '3' })).toThrow(/DOWNLOADS_DEFAULT/);
+  });
+});
+
+describe('operations settings', () => {
+  it('defaults to a closed dashboard, no metrics token and a 30 s shutdown', () => {
+    const { ops } = loadConfig({});
+    expect(ops).toEqual({
+      shutdownTimeoutMs: 30_000,
+      metricsToken: undefined,
+      dashboard: { enabled: false, actions: false, basic: undefined, token: undefined },
+    });
+  });
+
+  it('refuses the dashboard without a credential', () => {
+    expect(() => loadConfig({ DASHBOARD_ENABLED: 'true' })).toThrow(/DASHBOARD_ENABLED: the dashboard needs/);
+    expect(() => loadConfig({ DASHBOARD_ENABLED: 'true', DASHBOARD_TOKEN: '' })).toThrow(/DASHBOARD_ENABLED/);
+    expect(() => loadConfig({ DASHBOARD_ENABLED: 'true', DASHBOARD_USER: 'ops' })).toThrow(/DASHBOARD_USER, DASHBOARD_PASSWORD/);
+  });
+
+  it('takes basic auth or a token, and refuses short secrets', () => {
+    const basic = loadConfig({ DASHBOARD_ENABLED: 'true', DASHBOARD_USER: 'ops', DASHBOARD_PASSWORD: 'a-long-enough-secret' });
+    expect(basic.ops.dashboard).toEqual({
+      enabled: true,
+      actions: false,
+      basic: { user: 'ops', password: 'a-long-enough-secret' },
+      token: undefined,
+    });
+    const token = loadConfig({ DASHBOARD_ENABLED: 'true', DASHBOARD_TOKEN: 'x'.repeat(32), DASHBOARD_ACTIONS: 'true' });
+    expect(token.ops.dashboard.actions).toBe(true);
+    expect(() => loadConfig({ DASHBOARD_TOKEN: 'short' })).toThrow(/DASHBOARD_TOKEN: must be at least 16/);
+    expect(() => loadConfig({ METRICS_TOKEN: 'has a space in it somewhere' })).toThrow(/METRICS_TOKEN/);
+    expect(() => loadConfig({ DASHBOARD_USER: 'a:b', DASHBOARD_PASSWORD: 'x'.repeat(16) })).toThrow(/DASHBOARD_USER/);
+  });
+
+  it('reads flags strictly and the shutdown timeout as a duration', () => {
+    expect(() => loadConfig({ DASHBOARD_ACTIONS: 'yes' })).toThrow(/DASHBOARD_ACTIONS: must be true or false/);
+    expect(loadConfig({ SHUTDOWN_TIMEOUT: '2m' }).ops.shutdownTimeoutMs).toBe(120_000);
+    expect(loadConfig({ METRICS_TOKEN: 'm'.repeat(20) }).ops.metricsToken).toBe('m'.repeat(20));
+  });
+
+  it('lists every variable it reads', () => {
+    expect(CONFIG_VARIABLES).toContain('OPS_PORT');
+    expect(CONFIG_VARIABLES).toContain('DASHBOARD_TOKEN');
+    expect(CONFIG_VARIABLES).toContain('SHUTDOWN_TIMEOUT');
+    expect(CONFIG_VARIABLES).not.toContain('NODE_ENV');
   });
 });

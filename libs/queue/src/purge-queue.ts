@@ -24,15 +24,13 @@ export class PurgeQueue {
 
   /** Idempotent: called at worker start and again periodically, since Redis may lose its schedulers. */
   async ensureSchedulers(sweepEveryMs: number, reconcileEveryMs: number): Promise<void> {
-    await this.queue.upsertJobScheduler(
-      SCHEDULER_IDS.sweep,
-      { every: sweepEveryMs },
-      { name: 'sweep', data: {}, opts: { removeOnComplete: true, removeOnFail: { count: 100 } } },
-    );
+    // The last runs (and their reports: due, purged, orphans removed) stay visible in the worker's dashboard.
+    const opts = { removeOnComplete: { count: 50 }, removeOnFail: { count: 100 } };
+    await this.queue.upsertJobScheduler(SCHEDULER_IDS.sweep, { every: sweepEveryMs }, { name: 'sweep', data: {}, opts });
     await this.queue.upsertJobScheduler(
       SCHEDULER_IDS.reconcile,
       { every: reconcileEveryMs },
-      { name: 'reconcile', data: {}, opts: { removeOnComplete: true, removeOnFail: { count: 100 } } },
+      { name: 'reconcile', data: {}, opts },
     );
   }
 

@@ -10,8 +10,13 @@ export interface Infrastructure {
   readonly blobs: BlobStore;
   readonly purges: PurgeQueue;
   readonly redis: Redis;
+  /** One cheap round trip to each dependency, for readiness probes; each rejects if its service does not answer. */
+  readonly checks: DependencyChecks;
   close(): Promise<void>;
 }
+
+export type Dependency = 'mongodb' | 'redis' | 'storage';
+export type DependencyChecks = Readonly<Record<Dependency, () => Promise<void>>>;
 
 export async function connectInfrastructure(config: Config): Promise<Infrastructure> {
   const mongo = await connectMongo(config.mongo.url);
@@ -31,6 +36,15 @@ export async function connectInfrastructure(config: Config): Promise<Infrastruct
     blobs,
     purges,
     redis,
+    checks: {
+      mongodb: async () => {
+        await mongo.client.db(config.mongo.database).command({ ping: 1 });
+      },
+      redis: async () => {
+        await redis.ping();
+      },
+      storage: () => blobs.ping(),
+    },
     async close() {
       await purges.close();
       redis.disconnect();

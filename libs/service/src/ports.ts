@@ -14,3 +14,19 @@ export interface Log {
 
 export type Clock = () => Date;
 export const systemClock: Clock = () => new Date();
+
+/**
+ * Counters the services feed and the apps back with Prometheus metrics. Never given a code or anything derived
+ * from one: only sizes and fixed labels.
+ */
+export interface UploadMetrics {
+  /** Plaintext bytes that came in for one part, whether the part was then kept or refused. */
+  bytesIn(bytes: number): void;
+}
+
+/** Why a purged file was due: used up, its time ran out (or it was revoked), or its upload never finished. */
+export type PurgeCause = 'downloaded' | 'expired' | 'abandoned';
+
+export interface PurgeMetrics {
+  purged(cause: PurgeCause): void;
+}

@@ -1,6 +1,7 @@
 import type { FileRepository } from '@one-time/db';
 import type { BlobStore } from '@one-time/storage';
-import { systemClock, type Clock } from './ports.ts';
+import type { FileRecord } from '@one-time/core';
+import { systemClock, type Clock, type PurgeCause, type PurgeMetrics } from './ports.ts';
 
 export type PurgeOutcome = 'purged' | 'not-due';
 
@@ -13,11 +14,13 @@ export class PurgeService {
   readonly #files: FileRepository;
   readonly #blobs: BlobStore;
   readonly #clock: Clock;
+  readonly #metrics: PurgeMetrics | undefined;
 
-  constructor(deps: { files: FileRepository; blobs: BlobStore; clock?: Clock }) {
+  constructor(deps: { files: FileRepository; blobs: BlobStore; clock?: Clock; metrics?: PurgeMetrics }) {
     this.#files = deps.files;
     this.#blobs = deps.blobs;
     this.#clock = deps.clock ?? systemClock;
+    this.#metrics = deps.metrics;
   }
 
   async purge(fileId: string): Promise<PurgeOutcome> {
@@ -25,6 +28,16 @@ export class PurgeService {
     if (!record) return 'not-due';
     for (const part of record.parts) await this.#blobs.delete(part.blob);
     await this.#files.deletePurged(fileId);
+    this.#metrics?.purged(causeOf(record));
     return 'purged';
   }
+}
+
+/**
+ * Read from the record as `beginPurge` left it: an upload that never finished has parts without sealed
+ * metadata (or none); a revoked file looks expired (revokes are counted where they happen).
+ */
+export function causeOf(record: FileRecord): PurgeCause {
+  if (record.parts.length === 0 || record.parts.some((part) => part.meta === undefined)) return 'abandoned';
+  return record.downloadsLeft <= 0 ? 'downloaded' : 'expired';
 }

@@ -21,7 +21,7 @@ import type { BlobStore } from '@one-time/storage';
 import { ByteLimit } from './byte-limit.ts';
 import { SNIFF_BYTES, assertTypeAllowed, sniffContentType } from './content-type.ts';
 import { HeadCapture } from './head-capture.ts';
-import { systemClock, type Clock, type Log, type PurgeScheduler } from './ports.ts';
+import { systemClock, type Clock, type Log, type PurgeScheduler, type UploadMetrics } from './ports.ts';
 
 export interface UploadServiceDeps {
   readonly files: FileRepository;
@@ -32,6 +32,7 @@ export interface UploadServiceDeps {
   readonly types: { readonly allowed: readonly string[]; readonly denied: readonly string[] };
   readonly log: Log;
   readonly clock?: Clock;
+  readonly metrics?: UploadMetrics;
 }
 
 export interface PartInput {
@@ -132,6 +133,7 @@ export class UploadSession {
       pipeline(limit, head, encrypt),
       this.#deps.blobs.write(part.blob, encrypt),
     ]);
+    this.#deps.metrics?.bytesIn(limit.bytes);
     if (results.some((result) => result.status === 'rejected')) throw mostTelling(results);
     const size = limit.bytes;
     if (declaredSize !== undefined && size !== declaredSize) throw new AppError('UPLOAD_INCOMPLETE');
@@ -189,7 +191,19 @@ export class UploadSession {
     if (!this.#started) return;
     try {
       await this.#started;
-      for (const part of this.#parts) await this.#deps.blobs.delete(part.blob);
+    } catch {
+      return; // no record was written
+    }
+    for (const part of this.#parts) {
+      try {
+        await this.#deps.blobs.delete(part.blob);
+      } catch (error) {
+        // Storage is down: the record goes anyway (a failed upload must leave none), and reconciliation removes
+        // the blob, or its staged blocks, once storage answers again.
+        this.#deps.log.warn({ fileId: this.#fileId, err: error }, 'blob of a failed upload left to reconciliation');
+      }
+    }
+    try {
       await this.#deps.files.deleteUpload(this.#fileId);
     } catch (error) {
       this.#deps.log.warn({ fileId: this.#fileId, err: error }, 'upload cleanup deferred to the sweeper');

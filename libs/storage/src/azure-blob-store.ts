@@ -80,7 +80,9 @@ export class AzureBlobStore implements BlobStore {
 
   async *list(prefix?: string): AsyncIterable<StoredBlob> {
     try {
-      for await (const item of this.#container.listBlobsFlat(prefix ? { prefix } : {})) {
+      // Uncommitted ones too: an upload cut off while storage was down leaves staged blocks that only a later
+      // reconcile can discard (Azure would keep them for a week).
+      for await (const item of this.#container.listBlobsFlat({ includeUncommitedBlobs: true, ...(prefix ? { prefix } : {}) })) {
         yield {
           name: item.name,
           size: item.properties.contentLength ?? 0,

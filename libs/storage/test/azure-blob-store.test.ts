@@ -61,6 +61,16 @@ describe('AzureBlobStore (on Azurite)', () => {
     expect(await store.exists('ls/0')).toBe(false);
   });
 
+  it('lists blobs that hold only staged, uncommitted blocks, and deletes them', async () => {
+    // What an upload cut off while storage was down leaves behind: reconciliation must see it to remove it.
+    await raw.getBlockBlobClient('staged/0').stageBlock(Buffer.from('block-0').toString('base64'), Buffer.from('x'), 1);
+    const listed: string[] = [];
+    for await (const blob of store.list('staged/')) listed.push(blob.name);
+    expect(listed).toEqual(['staged/0']);
+    await store.delete('staged/0');
+    expect((await allNames()).filter((name) => name.startsWith('staged/'))).toEqual([]);
+  });
+
   it('reports an unreachable store as STORAGE_UNAVAILABLE', async () => {
     const down = new AzureBlobStore({
       connectionString: config.azure.connectionString.replace('127.0.0.1:10000', '127.0.0.1:9'),

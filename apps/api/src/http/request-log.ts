@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pinoHttp, type HttpLogger } from 'pino-http';
 import type { Logger } from '@one-time/core';
+import { isProbe } from '@one-time/ops';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 /** First path segments written as they are (compared case-insensitively, as Express routes them). */
-const ROUTES = new Set(['upload', 'download', 'files', 'd', 'trpc']);
+const ROUTES = new Set(['upload', 'download', 'files', 'd', 'trpc', 'assets', 'favicon.svg', 'healthz', 'readyz', 'metrics']);
 /** tRPC procedure names (`file.info`) are kept; a code has no dot. */
 const PROCEDURE = /^[A-Za-z]+(\.[A-Za-z]+)+$/;
 const REDACTED = '[redacted]';
@@ -45,6 +46,8 @@ export function requestLog(logger: Logger): HttpLogger {
       req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: redactUrl(req.url) }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
-    customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+    // Probes and scrapes come every few seconds: when they succeed, only at debug level.
+    customLogLevel: (req, res, error) =>
+      error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : isProbe(req.url) ? 'debug' : 'info',
   });
 }

@@ -89,11 +89,14 @@ function declaredLength(req: Request): number | undefined {
 }
 
 function sendUploadResult(req: Request, res: Response, publicUrl: string, result: UploadResult): void {
-  const url = `${publicUrl}/download/${result.code}`;
+  // The link to share opens a page that does not consume the file (link previews fetch links); the direct
+  // path is for curl and scripts.
+  const url = `${publicUrl}/d/${result.code}`;
+  const downloadUrl = `${publicUrl}/download/${result.code}`;
   const body = {
     code: result.code,
     url,
-    downloadUrl: url,
+    downloadUrl,
     expiresAt: result.expiresAt.toISOString(),
     size: result.size,
     downloadsLeft: result.downloadsLeft,
@@ -107,5 +110,6 @@ function sendUploadResult(req: Request, res: Response, publicUrl: string, result
   }
   res.setHeader('X-Delete-Token', result.deleteToken);
   res.setHeader('X-Expires-At', body.expiresAt);
+  res.setHeader('X-Download-Url', downloadUrl);
   res.type('text/plain').send(`${url}\n`);
 }

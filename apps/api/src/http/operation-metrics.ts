@@ -1,0 +1,47 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { isAppError } from '@one-time/core';
+import type { ApiMetrics, Operation, OperationResult } from '@one-time/ops';
+
+/** Which operation a request is, from its method and route only (never from a code). */
+export function operationOf(method: string, path: string): Operation | undefined {
+  const [, first = '', second = ''] = path.toLowerCase().split('/');
+  if (first === 'upload') return method === 'POST' || method === 'PUT' ? 'upload' : undefined;
+  if (first === 'download') return method === 'GET' || method === 'POST' ? 'download' : undefined;
+  if (first === 'files') return method === 'DELETE' ? 'revoke' : undefined;
+  if (first === 'trpc' && second === 'file.revoke') return 'revoke';
+  if (first === 'trpc' && second === 'file.info') return 'info';
+  return undefined;
+}
+
+/** Counts each operation and times it, from the request's arrival to the moment its response closes. */
+export function operationMetrics(metrics: ApiMetrics): RequestHandler {
+  return (req, res, next) => {
+    const operation = operationOf(req.method, req.path);
+    if (operation !== undefined) {
+      const finished = metrics.started(operation);
+      res.once('close', () => finished(resultOf(res.writableFinished, res.statusCode)));
+    }
+    next();
+  };
+}
+
+function resultOf(complete: boolean, status: number): OperationResult {
+  if (!complete) return 'aborted';
+  return status >= 500 ? 'failed' : status >= 400 ? 'rejected' : 'ok';
+}
+
+/** Counts every error answer by operation and error code, then hands the error on to the one error handler. */
+export function countRejects(metrics: ApiMetrics): ErrorRequestHandler {
+  return (error: unknown, req, _res, next) => {
+    metrics.rejected(operationOf(req.method, req.path) ?? 'other', reasonOf(error));
+    next(error);
+  };
+}
+
+/** The error table's code; other errors as the error handler will answer them. */
+export function reasonOf(error: unknown): string {
+  if (isAppError(error)) return error.code;
+  const status = (error as { status?: unknown } | null)?.status;
+  if (typeof status === 'number' && status >= 400 && status < 500) return status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST';
+  return 'INTERNAL';
+}

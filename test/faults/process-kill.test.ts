@@ -1,0 +1,95 @@
+import { get, type IncomingMessage } from 'node:http';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { fileIdForCode, type Config } from '@one-time/core';
+import { PURGE_QUEUE, purgeJobId } from '@one-time/queue';
+import { generatedFile, uploadJson } from '../support/http.ts';
+import { eventually, startStack } from '../support/stack.ts';
+import { restartableAzurite, startApp } from './restartable.ts';
+
+const MiB = 1024 * 1024;
+const cleanUps: Array<() => Promise<void>> = [];
+afterAll(async () => {
+  for (const cleanUp of cleanUps.reverse()) await cleanUp().catch(() => undefined);
+});
+
+/** The variables that point a child process at the same database, queue and container as a test stack. */
+function sameDeployment(config: Config, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    MONGO_URL: config.mongo.url,
+    MONGO_DB: config.mongo.database,
+    REDIS_URL: config.redis.url,
+    QUEUE_PREFIX: config.redis.queuePrefix,
+    AZURE_STORAGE_CONNECTION_STRING: config.azure.connectionString,
+    AZURE_CONTAINER: config.azure.container,
+    ...extra,
+  };
+}
+
+describe('the worker killed with SIGKILL in the middle of a purge', () => {
+  it('retries the job after a restart, and nothing of the file is left', async () => {
+    // Storage of the test's own, so it can be made to hang (SIGSTOP) while the worker deletes the blob.
+    const azurite = await restartableAzurite();
+    cleanUps.push(() => azurite.remove());
+    const s = await startStack({ worker: false, env: { AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString } });
+    cleanUps.push(async () => {
+      azurite.resume();
+      await s.stop();
+    });
+    // Its expiry job fires in 6 s; by then the worker runs and storage hangs, so the purge stops half way.
+    const answer = await uploadJson(s.url, [{ field: 'file', filename: 'purge-me.bin', content: generatedFile(MiB).stream() }], {
+      ttl: '6s',
+    });
+    const fileId = fileIdForCode(answer.code);
+    const env = sameDeployment(s.config, { SWEEP_INTERVAL: '1h' }); // only the job may purge it
+    const first = await startApp('worker', env);
+    cleanUps.push(() => first.kill());
+    azurite.pause();
+    expect(await eventually(async () => (await s.records.findOne({ _id: fileId }))?.state === 'purging', 20_000)).toBe(true);
+    await first.kill(); // mid-purge: the blob delete is hanging on the stopped storage
+    azurite.resume();
+    expect(await s.records.countDocuments({ _id: fileId })).toBe(1);
+
+    const second = await startApp('worker', env);
+    cleanUps.push(() => second.kill());
+    // BullMQ hands the job of a dead worker to a live one once its lock (30 s) runs out.
+    expect(await eventually(async () => (await s.records.countDocuments({ _id: fileId })) === 0, 75_000, 500)).toBe(true);
+    expect(await s.blobNames({ includeUncommitted: true })).toEqual([]);
+    const connection = new Redis(s.config.redis.url);
+    const queue = new Queue(PURGE_QUEUE, { connection, prefix: s.config.redis.queuePrefix });
+    try {
+      // Completed purge jobs are removed; a failed or stuck one would still be there.
+      expect(await queue.getJob(purgeJobId(fileId, 'expired'))).toBeUndefined();
+    } finally {
+      await queue.close();
+      connection.disconnect();
+    }
+  }, 120_000);
+});
+
+describe('the API killed with SIGKILL in the middle of a download', () => {
+  it('leaves a claimed file that the sweeper purges once the stream lease runs out', async () => {
+    const stack = await startStack({ env: { STREAM_LEASE: '2s', SWEEP_INTERVAL: '1s' } });
+    cleanUps.push(() => stack.stop());
+    const api = await startApp('api', sameDeployment(stack.config, { STREAM_LEASE: '2s' }));
+    cleanUps.push(() => api.kill());
+    const answer = await uploadJson(api.url, [{ field: 'file', filename: 'cut.bin', content: generatedFile(16 * MiB).stream() }]);
+    const fileId = fileIdForCode(answer.code);
+
+    const response = await new Promise<IncomingMessage>((resolve, reject) =>
+      get(answer.downloadUrl, resolve).once('error', reject),
+    );
+    expect(response.statusCode).toBe(200);
+    let received = 0;
+    for await (const chunk of response as AsyncIterable<Buffer>) {
+      received += chunk.length;
+      if (received >= MiB) break; // read a little, then the API dies
+    }
+    await api.kill();
+    expect(await stack.records.findOne({ _id: fileId })).toMatchObject({ downloadsLeft: 0, activeStreams: 1 });
+
+    expect(await eventually(async () => (await stack.records.countDocuments({ _id: fileId })) === 0, 20_000)).toBe(true);
+    expect(await stack.blobNames({ includeUncommitted: true })).toEqual([]);
+  }, 60_000);
+});
