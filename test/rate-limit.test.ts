@@ -132,11 +132,12 @@ describe('when Redis is unreachable', () => {
       await expectLimited(await fetch(url));
     } finally {
       await new Promise((resolve) => server.close(resolve));
-      if (redis.status === 'ready') {
-        const keys = await redis.keys(`${config.redis.queuePrefix}:*`);
-        if (keys.length > 0) await redis.del(...keys);
-      }
       redis.disconnect();
+      // A connection of its own: the one under test may be half-way through reconnecting.
+      const cleaner = new Redis(config.redis.url);
+      const keys = await cleaner.keys(`${config.redis.queuePrefix}:*`);
+      if (keys.length > 0) await cleaner.del(...keys);
+      cleaner.disconnect();
     }
   });
 });
