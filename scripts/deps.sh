@@ -4,9 +4,11 @@
 #
 # Fallback: if `npm ci` refuses because package.json and package-lock.json are
 # "not in sync", `npm install` is tried instead, and accepted only if it leaves
-# package-lock.json byte-for-byte unchanged. (This happens when an optional
-# dependency, e.g. vite's Windows-only napi-windows-process-start-time, cannot
-# be fetched from the registry in use and so is absent from the lock file.)
+# package-lock.json unchanged, or changed only by added optional packages. (The
+# registry can start serving an optional dependency for another platform, e.g.
+# vite's Windows-only napi-windows-process-start-time, after the lock file was
+# written; npm ci then calls the lock file out of sync although nothing that
+# installs here is missing.)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -57,11 +59,18 @@ if ! npm ci --no-audit --no-fund >"$log" 2>&1; then
     fail "'npm install' (fallback after npm ci) failed"
   fi
   if ! cmp -s package-lock.json "$lock_backup"; then
-    cp "$lock_backup" package-lock.json
-    keep_log=1
-    echo "deps.sh: package-lock.json really is out of date with package.json (npm install would change it;" \
-      "left unchanged). Run 'npm install' and commit package-lock.json." >&2
-    exit 1
+    if node scripts/lock-only-adds-optional.mjs "$lock_backup" package-lock.json; then
+      # The registry now serves an optional package (for another OS or CPU) the lock file did not list. It is
+      # never installed here, so the install is complete; keep the completed lock file and say so.
+      echo "deps.sh: the registry serves optional packages the lock file lacked; package-lock.json now lists" \
+        "them (commit it)" >&2
+    else
+      cp "$lock_backup" package-lock.json
+      keep_log=1
+      echo "deps.sh: package-lock.json really is out of date with package.json (npm install would change it;" \
+        "left unchanged). Run 'npm install' and commit package-lock.json." >&2
+      exit 1
+    fi
   fi
 fi
 touch "$marker"
