@@ -59,7 +59,7 @@ if ! npm ci --no-audit --no-fund >"$log" 2>&1; then
     fail "'npm install' (fallback after npm ci) failed"
   fi
   if ! cmp -s package-lock.json "$lock_backup"; then
-    if node scripts/lock-only-adds-optional.mjs "$lock_backup" package-lock.json; then
+    if node scripts/lock-only-adds-optional.ts "$lock_backup" package-lock.json; then
       # The registry now serves an optional package (for another OS or CPU) the lock file did not list. It is
       # never installed here, so the install is complete; keep the completed lock file and say so.
       echo "deps.sh: the registry serves optional packages the lock file lacked; package-lock.json now lists" \
