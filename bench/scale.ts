@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto';
 import type { Collection } from 'mongodb';
 import { loadConfig, type FileRecord } from '@one-time/core';
 import type { FileRepository } from '@one-time/db';
-import { PurgeService, Sweeper, connectInfrastructure, type SweepReport } from '@one-time/service';
+import { connectInfrastructure } from '@one-time/infra';
+import { PurgeService, Sweeper, type SweepReport } from '@one-time/service';
 import { MONGO_URL, REDIS_URL, progress, timed } from './support.ts';
 
 const SEED_BATCH = 10_000;

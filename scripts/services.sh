@@ -2,7 +2,8 @@
 # Local backing services for one-time: Redis, FerretDB (MongoDB wire protocol,
 # SQLite backend) and Azurite (Azure Blob emulator).
 #
-#   scripts/services.sh up      start whatever is not already listening (idempotent)
+#   scripts/services.sh up [SERVICE...]  start whatever is not already listening (idempotent); all three, or
+#                                        only those named (redis, ferretdb, azurite)
 #   scripts/services.sh down    stop only the services this script started (pid files)
 #   scripts/services.sh status  one line per service; exit 0 if all are up, else 1
 #
@@ -313,9 +314,13 @@ svc_addr() {
 }
 
 cmd_up() {
-  redis_up
-  ferretdb_up
-  azurite_up
+  local svc
+  for svc in "${@:-${SERVICES[@]}}"; do
+    case "$svc" in
+      redis | ferretdb | azurite) "${svc}_up" ;;
+      *) die "unknown service '$svc' (redis, ferretdb or azurite)" ;;
+    esac
+  done
 }
 
 cmd_down() {
@@ -358,7 +363,8 @@ main() {
     exec 9>"$RUN_DIR/services.lock"
     flock -w 300 9 || die "timed out waiting for another services.sh to finish"
   fi
-  "cmd_$cmd"
+  shift || true
+  "cmd_$cmd" "$@"
 }
 
 main "$@"

@@ -2,6 +2,11 @@
 # `npm start`: installs what is missing (Node 24, dependencies, services), then runs the API and the worker
 # in the foreground. Ctrl-C stops both.
 set -euo pipefail
+# The embedded default (SQLite + a data folder) needs only Redis, for the queue. The scale-out stores' local
+# stand-ins start only when the configuration asks for them.
+ONE_TIME_SERVICES=redis
+[[ "${METADATA_STORE:-sqlite}" == mongodb && -z "${MONGO_URL:-}" ]] && ONE_TIME_SERVICES+=" ferretdb"
+[[ "${BLOB_STORE:-filesystem}" == azure && -z "${AZURE_STORAGE_CONNECTION_STRING:-}" ]] && ONE_TIME_SERVICES+=" azurite"
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 
 pids=()

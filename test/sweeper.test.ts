@@ -1,4 +1,5 @@
-import { BlobServiceClient } from '@azure/storage-blob';
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileIdForCode } from '@one-time/core';
 import { uploadJson } from './support/http.ts';
@@ -24,10 +25,7 @@ describe('sweeper: the safety net when Redis loses its jobs', () => {
     expect(await (await fetch(downloaded.downloadUrl)).text()).toBe('once');
 
     // A blob that no record knows about, as if left behind by hand.
-    const container = BlobServiceClient.fromConnectionString(stack.config.azure.connectionString).getContainerClient(
-      stack.config.azure.container,
-    );
-    await container.getBlockBlobClient('stray/0').upload('orphan', 6);
+    await stack.api.infra.blobs.write(`${randomBytes(32).toString('base64url')}/0`, Readable.from([Buffer.from('orphan')]));
 
     await stack.wipeRedis(); // every delayed expiry job and purge job is gone
     await new Promise((resolve) => setTimeout(resolve, 1_200)); // past the TTL and the orphan grace
@@ -36,7 +34,7 @@ describe('sweeper: the safety net when Redis loses its jobs', () => {
     const worker = await startWorker(stack.config);
     try {
       const cleaned = await eventually(async () => {
-        const ids = (await stack.records.find({}, { projection: { _id: 1 } }).toArray()).map((r) => r._id);
+        const ids = await stack.recordIds();
         const blobs = await stack.blobNames();
         return (
           ids.length === 1 &&
@@ -59,13 +57,13 @@ describe('sweeper: the safety net when Redis loses its jobs', () => {
     const past = new Date(Date.now() - 1_000);
     // What an API crash mid-download leaves: the download claimed, a stream open, its lease run out.
     const claimed = await stack.api.infra.files.claim(id, new Date(), past);
-    expect(claimed?.activeStreams).toBe(1);
+    expect(claimed?.file.activeStreams).toBe(1);
     const { startWorker } = await import('../apps/worker/src/start-worker.ts');
     const worker = await startWorker(stack.config);
     try {
       const report = await worker.sweeper.sweep();
       expect(report.purged).toBeGreaterThanOrEqual(1);
-      expect(await stack.records.countDocuments({ _id: id })).toBe(0);
+      expect((await stack.record(id)) ? 1 : 0).toBe(0);
       expect((await stack.blobNames()).filter((n) => n.startsWith(`${id}/`))).toEqual([]);
     } finally {
       await worker.close();

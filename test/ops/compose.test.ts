@@ -76,11 +76,13 @@ describe('docker-compose.yml', () => {
     expect(graceSeconds * 1000).toBeGreaterThan(api.ops.shutdownTimeoutMs);
   });
 
-  it('reaches the other services by their compose names', () => {
+  it('runs the scale-out stores and reaches them by their compose names', () => {
     const config = loadConfig(resolved(services.api!.environment!));
-    expect(config.mongo.url).toBe('mongodb://mongo:27017');
+    expect(config.metadata).toEqual({ kind: 'mongodb', url: 'mongodb://mongo:27017', database: 'one-time' });
     expect(config.redis.url).toBe('redis://redis:6379');
-    expect(config.azure.connectionString).toContain('BlobEndpoint=http://azurite:10000/');
+    expect(config.blobs).toMatchObject({ kind: 'azure', container: 'one-time-files' });
+    expect(config.blobs.kind === 'azure' && config.blobs.connectionString).toContain('BlobEndpoint=http://azurite:10000/');
+    expect(config.dataDir).toBeUndefined();
   });
 });
 

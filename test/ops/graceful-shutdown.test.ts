@@ -2,11 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { get, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
-import { BlobServiceClient } from '@azure/storage-blob';
-import { MongoClient } from 'mongodb';
+import { openStoreView } from '../support/store-view.ts';
+import { isolatedStoreEnv, storesUnderTest } from '../support/stack.ts';
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
-import { AZURITE_DEV_CONNECTION_STRING } from '@one-time/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '@one-time/core';
 import { freePort } from '../support/azurite.ts';
 import { generatedFile, uploadJson } from '../support/http.ts';
 
@@ -20,14 +20,16 @@ interface Child {
 
 /** One isolated database, queue prefix and container for the child processes of this file. */
 const id = `t${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
-const baseEnv = {
-  PATH: process.env.PATH,
-  HOST: '127.0.0.1',
-  MONGO_DB: id,
-  QUEUE_PREFIX: id,
-  AZURE_CONTAINER: id,
-  LOG_LEVEL: 'info',
-};
+let baseEnv: Record<string, string | undefined> = {};
+beforeAll(async () => {
+  baseEnv = {
+    PATH: process.env.PATH,
+    HOST: '127.0.0.1',
+    QUEUE_PREFIX: id,
+    LOG_LEVEL: 'info',
+    ...(await isolatedStoreEnv(id, storesUnderTest())),
+  };
+});
 
 /** Runs an app as its own process, as in production, and waits for its banner. */
 async function startChild(entry: string, env: Record<string, string>, banner: RegExp): Promise<Child> {
@@ -62,10 +64,7 @@ function open(url: string): Promise<IncomingMessage> {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 afterAll(async () => {
-  const mongo = await MongoClient.connect('mongodb://127.0.0.1:27017');
-  await mongo.db(id).dropDatabase();
-  await mongo.close();
-  await BlobServiceClient.fromConnectionString(AZURITE_DEV_CONNECTION_STRING).getContainerClient(id).deleteIfExists();
+  await (await openStoreView(loadConfig(baseEnv))).remove();
   const redis = new Redis('redis://127.0.0.1:6379');
   const keys = await redis.keys(`${id}:*`);
   if (keys.length > 0) await redis.del(...keys);

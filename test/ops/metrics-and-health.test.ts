@@ -44,7 +44,7 @@ describe('metrics, health and readiness', () => {
       expect(await ready.json()).toEqual({
         status: 'ready',
         down: [],
-        checks: { mongodb: 'up', redis: 'up', storage: 'up' },
+        checks: { metadata: 'up', blobs: 'up', queue: 'up' },
       });
     }
   });

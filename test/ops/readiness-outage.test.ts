@@ -23,7 +23,10 @@ describe('/readyz during outages', () => {
   beforeAll(async () => {
     redis = await startPrivateRedis();
     azurite = await startPrivateAzurite();
-    stack = await startStack({ env: { REDIS_URL: redis.url, AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString } });
+    stack = await startStack({
+      stores: 'scale-out',
+      env: { REDIS_URL: redis.url, AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString },
+    });
   });
   afterAll(async () => {
     // Both come back first, so the stack can clean up after itself.
@@ -36,7 +39,7 @@ describe('/readyz during outages', () => {
     for (const answer of await both())
       expect(answer).toEqual({
         status: 200,
-        body: { status: 'ready', down: [], checks: { mongodb: 'up', redis: 'up', storage: 'up' } },
+        body: { status: 'ready', down: [], checks: { metadata: 'up', blobs: 'up', queue: 'up' } },
       });
   });
 
@@ -46,8 +49,8 @@ describe('/readyz during outages', () => {
       expect(answer.status).toBe(503);
       expect(answer.body).toEqual({
         status: 'unavailable',
-        down: ['storage'],
-        checks: { mongodb: 'up', redis: 'up', storage: 'down' },
+        down: ['blobs'],
+        checks: { metadata: 'up', blobs: 'down', queue: 'up' },
       });
     }
     expect((await fetch(`${stack.url}/healthz`)).status).toBe(200);
@@ -58,12 +61,12 @@ describe('/readyz during outages', () => {
     await redis.stop();
     for (const answer of await both()) {
       expect(answer.status).toBe(503);
-      expect(answer.body.down).toEqual(['redis', 'storage']);
+      expect(answer.body.down).toEqual(['blobs', 'queue']);
     }
     redis = await startPrivateRedis({ port: redis.port });
     azurite = await startPrivateAzurite({ port: azurite.port });
     // A fresh Azurite has no container; a missing container counts as storage not ready, so make it again.
-    expect((await ready(stack.url)).body.checks.storage).toBe('down');
+    expect((await ready(stack.url)).body.checks.blobs).toBe('down');
     await stack.api.infra.blobs.init();
     expect(
       await eventually(async () => (await both()).every((answer) => answer.status === 200 && answer.body.status === 'ready')),

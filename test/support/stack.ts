@@ -1,22 +1,42 @@
 import { randomBytes } from 'node:crypto';
-import { BlobServiceClient } from '@azure/storage-blob';
-import { MongoClient, type Collection } from 'mongodb';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { type Config, type FileRecord, loadConfig } from '@one-time/core';
-import { FILES_COLLECTION } from '@one-time/db';
 import { startApi, type RunningApi, type StartApiOptions } from '../../apps/api/src/start-api.ts';
 import { startWorker, type RunningWorker } from '../../apps/worker/src/start-worker.ts';
+import { openStoreView } from './store-view.ts';
+
+/**
+ * The two configurations every end-to-end test runs on: the embedded default (SQLite + a data folder) and
+ * scale-out (MongoDB + Azure Blob, here FerretDB + Azurite). `ONE_TIME_STORES` picks one for a whole run;
+ * `npm test` runs the end-to-end suite once per configuration.
+ */
+export type Stores = 'embedded' | 'scale-out';
+
+export function storesUnderTest(): Stores {
+  const value = process.env.ONE_TIME_STORES ?? 'embedded';
+  if (value !== 'embedded' && value !== 'scale-out')
+    throw new Error(`ONE_TIME_STORES must be embedded or scale-out, not ${value}`);
+  return value;
+}
 
 export interface Stack {
   readonly url: string;
   readonly config: Config;
+  readonly stores: Stores;
   readonly api: RunningApi;
   readonly worker: RunningWorker | undefined;
-  /** Direct, test-only views of what the services hold. */
-  readonly records: Collection<FileRecord>;
-  blobNames(options?: { includeUncommitted?: boolean }): Promise<string[]>;
-  /** Documents in every collection of this stack's database. */
+  /** Direct, test-only views of what the stores hold. */
+  record(id: string): Promise<FileRecord | null>;
+  recordIds(): Promise<string[]>;
+  /** Rows or documents in every table or collection of this stack's metadata store. */
   recordCount(): Promise<number>;
+  /** Rows or documents of one file: its record and anything kept beside it (tickets). */
+  tracesOf(id: string): Promise<number>;
+  /** Every blob, including what a cut-off write left behind. */
+  blobNames(): Promise<string[]>;
   /** Deletes every Redis key of this stack's queue prefix: what a Redis restart does. */
   wipeRedis(): Promise<void>;
   stop(): Promise<void>;
@@ -28,69 +48,87 @@ export interface StackOptions {
   readonly worker?: boolean;
   /** Capture the API's (and the worker's) log lines. */
   readonly logDestination?: StartApiOptions['logDestination'];
+  /** Force a configuration (tests of one adapter's outages); default: the one under test. */
+  readonly stores?: Stores;
+}
+
+/** The variables that give a stack stores of its own: a fresh data folder, or a fresh database and container. */
+export async function isolatedStoreEnv(id: string, stores: Stores): Promise<Record<string, string>> {
+  if (stores === 'embedded') {
+    return { METADATA_STORE: 'sqlite', BLOB_STORE: 'filesystem', DATA_DIR: await mkdtemp(join(tmpdir(), 'one-time-stack-')) };
+  }
+  return { METADATA_STORE: 'mongodb', BLOB_STORE: 'azure', MONGO_DB: id, AZURE_CONTAINER: id };
 }
 
 /**
- * A whole API (and worker) on the real services, isolated by a fresh database, container and queue prefix,
- * listening on a free loopback port. `stop()` removes everything it created.
+ * A whole API (and worker) on the real services, isolated by fresh stores and queue prefix, listening on a
+ * free loopback port. `stop()` removes everything it created.
  */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const id = `t${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+  const stores = options.stores ?? storesUnderTest();
   const config = loadConfig({
     PORT: '0',
     OPS_PORT: '0',
-    MONGO_DB: id,
     QUEUE_PREFIX: id,
-    AZURE_CONTAINER: id,
     LOG_LEVEL: 'silent',
     SWEEP_INTERVAL: '1s',
+    ...(await isolatedStoreEnv(id, stores)),
     ...options.env,
   });
-  const api = await startApi(config, options.logDestination ? { logDestination: options.logDestination } : {});
-  const worker =
-    options.worker === false
-      ? undefined
-      : await startWorker(config, options.logDestination ? { logDestination: options.logDestination } : {});
-  const url = api.url;
-  const mongo = await MongoClient.connect(config.mongo.url);
-  const records = mongo.db(config.mongo.database).collection<FileRecord>(FILES_COLLECTION);
-  const container = BlobServiceClient.fromConnectionString(config.azure.connectionString).getContainerClient(
-    config.azure.container,
-  );
+  const logs = options.logDestination ? { logDestination: options.logDestination } : {};
+  const api = await startApi(config, logs);
+  const worker = options.worker === false ? undefined : await startWorker(config, logs);
+  const view = await openStoreView(config);
   const redis = new Redis(config.redis.url);
+  const wipeRedis = async () => {
+    const keys = await redis.keys(`${id}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+  };
 
   return {
-    url,
+    url: api.url,
     config,
+    stores,
     api,
     worker,
-    records,
-    async blobNames({ includeUncommitted = true } = {}) {
-      const names: string[] = [];
-      for await (const blob of container.listBlobsFlat({ includeUncommitedBlobs: includeUncommitted })) names.push(blob.name);
-      return names;
-    },
-    async recordCount() {
-      const db = mongo.db(config.mongo.database);
-      const counts = await Promise.all(
-        (await db.listCollections().toArray()).map((c) => db.collection(c.name).countDocuments({})),
-      );
-      return counts.reduce((sum, n) => sum + n, 0);
-    },
-    async wipeRedis() {
-      const keys = await redis.keys(`${id}:*`);
-      if (keys.length > 0) await redis.del(...keys);
-    },
+    record: (fileId) => view.record(fileId),
+    recordIds: () => view.recordIds(),
+    recordCount: () => view.recordCount(),
+    tracesOf: (fileId) => view.tracesOf(fileId),
+    blobNames: () => view.blobNames(),
+    wipeRedis,
     async stop() {
       await worker?.close();
       await api.close();
-      await mongo.db(config.mongo.database).dropDatabase();
-      await mongo.close();
-      await container.deleteIfExists();
-      const keys = await redis.keys(`${id}:*`);
-      if (keys.length > 0) await redis.del(...keys);
+      await view.remove();
+      await wipeRedis();
       redis.disconnect();
     },
+  };
+}
+
+/** The variables that point another process (a child API or worker) at the same stores and queue as `config`. */
+export function sameDeployment(config: Config, extra: Record<string, string> = {}): Record<string, string> {
+  const metadata: Record<string, string> =
+    config.metadata.kind === 'sqlite'
+      ? { METADATA_STORE: 'sqlite' }
+      : { METADATA_STORE: 'mongodb', MONGO_URL: config.metadata.url, MONGO_DB: config.metadata.database };
+  const blobs: Record<string, string> =
+    config.blobs.kind === 'filesystem'
+      ? { BLOB_STORE: 'filesystem' }
+      : {
+          BLOB_STORE: 'azure',
+          AZURE_STORAGE_CONNECTION_STRING: config.blobs.connectionString,
+          AZURE_CONTAINER: config.blobs.container,
+        };
+  return {
+    ...metadata,
+    ...blobs,
+    ...(config.dataDir ? { DATA_DIR: config.dataDir.path } : {}),
+    REDIS_URL: config.redis.url,
+    QUEUE_PREFIX: config.redis.queuePrefix,
+    ...extra,
   };
 }
 

@@ -1,6 +1,7 @@
 import express, { type Express } from 'express';
 import { AppError, isAppError, type Config, type Logger } from '@one-time/core';
-import { DownloadService, RevokeService, UploadService, type Infrastructure } from '@one-time/service';
+import type { Infrastructure } from '@one-time/infra';
+import { DownloadService, RevokeService, UploadService } from '@one-time/service';
 import { downloadRoutes } from './http/download-routes.ts';
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
 import { errorHandler } from './http/errors.ts';

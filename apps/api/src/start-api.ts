@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import { AppError, type Config, type DestinationStream, createLogger, errorBody } from '@one-time/core';
 import type { Duplex } from 'node:stream';
-import { connectInfrastructure, type Infrastructure } from '@one-time/service';
+import { connectInfrastructure, type Infrastructure } from '@one-time/infra';
 import { ApiMetrics, drainServer } from '@one-time/ops';
 import { createApp } from './create-app.ts';
 

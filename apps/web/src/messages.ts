@@ -29,6 +29,8 @@ export function errorMessage(error: unknown, context: MessageContext = {}): stri
         : `Too many requests from your network just now. Try again in ${waitText(error.retryAfterSeconds)}.`;
     case 'UNSUPPORTED_TYPE':
       return 'This server does not accept files of that type.';
+    case 'STORAGE_FULL':
+      return 'The server has no room for this file right now. Nothing was kept; try again later.';
     case 'STORAGE_UNAVAILABLE':
     case 'DATABASE_UNAVAILABLE':
     case 'INTERNAL':

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { AppError, type Config, type Logger } from '@one-time/core';
 import { opsErrorHandler, opsRequestLog, opsRoutes } from '@one-time/ops';
-import type { DependencyChecks } from '@one-time/service';
+import type { DependencyChecks } from '@one-time/infra';
 import type { Queue } from 'bullmq';
 import type { Registry } from 'prom-client';
 import { dashboard } from './dashboard.ts';

@@ -2,7 +2,8 @@ import { Worker, type Job } from 'bullmq';
 import { type Config, type DestinationStream, type Logger, createLogger } from '@one-time/core';
 import { WorkerMetrics, drainServer } from '@one-time/ops';
 import { PURGE_QUEUE, createRedis, isJobName, parseJob } from '@one-time/queue';
-import { PurgeService, Sweeper, connectInfrastructure, type Infrastructure } from '@one-time/service';
+import { connectInfrastructure, type Infrastructure } from '@one-time/infra';
+import { PurgeService, Sweeper } from '@one-time/service';
 import { startOpsServer, type OpsServer } from './ops-server.ts';
 
 export interface RunningWorker {

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import { parseDuration } from './duration.ts';
 import { parseSize } from './size.ts';
@@ -86,6 +87,9 @@ const envSchema = z.object({
   PORT: port(3000),
   OPS_PORT: port(3001),
   PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  METADATA_STORE: z.enum(['sqlite', 'mongodb'], { message: 'must be sqlite or mongodb' }).default('sqlite'),
+  BLOB_STORE: z.enum(['filesystem', 'azure'], { message: 'must be filesystem or azure' }).default('filesystem'),
+  DATA_DIR: z.preprocess(unsetIfEmpty, z.string().min(1).optional()),
   MONGO_URL: z
     .string()
     .regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://')
@@ -159,9 +163,16 @@ export interface Config {
   readonly opsPort: number;
   /** Base of the links handed out, without a trailing slash; unset means the address the API listens on. */
   readonly publicUrl: string | undefined;
-  readonly mongo: { readonly url: string; readonly database: string };
+  /** Where records live: the embedded SQLite file (the default) or MongoDB (scale-out). */
+  readonly metadata: MetadataStoreConfig;
+  /** Where file bytes live: the local folder (the default) or Azure Blob Storage (scale-out). */
+  readonly blobs: BlobStoreConfig;
+  /**
+   * The folder of the embedded stores, when either is selected. `create`: it is the default folder, made on
+   * first start; a folder set through DATA_DIR must already exist, so a typo cannot start an empty store.
+   */
+  readonly dataDir: { readonly path: string; readonly create: boolean } | undefined;
   readonly redis: { readonly url: string; readonly queuePrefix: string };
-  readonly azure: { readonly connectionString: string; readonly container: string };
   readonly limits: Limits;
   readonly timing: Timing;
   /** Requests per client IP and window, shared by all replicas through Redis. */
@@ -193,6 +204,17 @@ export interface Ops {
     readonly token: string | undefined;
   };
 }
+
+export type MetadataStoreConfig =
+  | { readonly kind: 'sqlite'; readonly path: string }
+  | { readonly kind: 'mongodb'; readonly url: string; readonly database: string };
+
+export type BlobStoreConfig =
+  | { readonly kind: 'filesystem'; readonly root: string }
+  | { readonly kind: 'azure'; readonly connectionString: string; readonly container: string };
+
+/** The data folder when DATA_DIR is unset, relative to the working directory (the repository for `npm start`). */
+export const DEFAULT_DATA_DIR = '.data/store';
 
 export interface Limits {
   readonly maxUploadBytes: number;
@@ -240,15 +262,26 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     problems.push('DASHBOARD_ENABLED: the dashboard needs DASHBOARD_TOKEN or DASHBOARD_USER and DASHBOARD_PASSWORD');
   }
   if (problems.length > 0) throw new ConfigError(problems);
+  const dataDir = resolve(e.DATA_DIR ?? DEFAULT_DATA_DIR);
 
   return {
     host: e.HOST,
     port: e.PORT,
     opsPort: e.OPS_PORT,
     publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ''),
-    mongo: { url: e.MONGO_URL, database: e.MONGO_DB },
+    metadata:
+      e.METADATA_STORE === 'sqlite'
+        ? { kind: 'sqlite', path: resolve(dataDir, 'metadata.sqlite') }
+        : { kind: 'mongodb', url: e.MONGO_URL, database: e.MONGO_DB },
+    blobs:
+      e.BLOB_STORE === 'filesystem'
+        ? { kind: 'filesystem', root: resolve(dataDir, 'blobs') }
+        : { kind: 'azure', connectionString: e.AZURE_STORAGE_CONNECTION_STRING, container: e.AZURE_CONTAINER },
+    dataDir:
+      e.METADATA_STORE === 'sqlite' || e.BLOB_STORE === 'filesystem'
+        ? { path: dataDir, create: e.DATA_DIR === undefined }
+        : undefined,
     redis: { url: e.REDIS_URL, queuePrefix: e.QUEUE_PREFIX },
-    azure: { connectionString: e.AZURE_STORAGE_CONNECTION_STRING, container: e.AZURE_CONTAINER },
     limits: {
       maxUploadBytes: e.MAX_UPLOAD_SIZE,
       maxFilesPerUpload: e.MAX_FILES_PER_UPLOAD,

@@ -26,6 +26,8 @@ export const ERROR_TABLE = {
   UPLOAD_TIMEOUT: { status: 408, trpc: 'TIMEOUT', message: 'The upload took longer than this server allows.' },
   RATE_LIMITED: { status: 429, trpc: 'TOO_MANY_REQUESTS', message: 'Too many requests; try again later.' },
   STORAGE_UNAVAILABLE: { status: 503, trpc: 'SERVICE_UNAVAILABLE', message: 'File storage is not available right now.' },
+  // 507 over REST; tRPC has no such code, and no procedure stores files.
+  STORAGE_FULL: { status: 507, trpc: 'SERVICE_UNAVAILABLE', message: 'File storage is full; try again later.' },
   DATABASE_UNAVAILABLE: { status: 503, trpc: 'SERVICE_UNAVAILABLE', message: 'The database is not available right now.' },
   INTERNAL: { status: 500, trpc: 'INTERNAL_SERVER_ERROR', message: 'Something went wrong on the server.' },
 } as const satisfies Record<string, { status: number; trpc: string; message: string }>;

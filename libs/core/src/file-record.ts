@@ -1,6 +1,7 @@
 /**
- * What MongoDB keeps about one upload. `_id` is the one-way file id derived from the code; the code itself is
- * never stored. The lifecycle is `uploading` → `ready` → `purging` → (record deleted).
+ * What the metadata store keeps about one upload. `id` is the one-way file id derived from the code; the code
+ * itself is never stored. The lifecycle is `uploading` → `ready` → `purging` → (record deleted), and never
+ * goes back: once a purge began, no claim, give-back or stream end can make the record `ready` again.
  */
 export type FileState = 'uploading' | 'ready' | 'purging';
 
@@ -20,7 +21,7 @@ export interface PartMeta {
 }
 
 export interface FileRecord {
-  readonly _id: string;
+  readonly id: string;
   readonly state: FileState;
   readonly parts: readonly FilePart[];
   readonly size: number;

@@ -22,7 +22,7 @@ function derive(code: string, purpose: string): Buffer {
   return Buffer.from(hkdfSync('sha256', code, 'one-time/v1', `one-time/${purpose}`, 32));
 }
 
-/** The id a file is stored under (MongoDB `_id`, blob names, job ids). Cannot be turned back into the code. */
+/** The id a file is stored under (record id, blob names, job ids). Cannot be turned back into the code. */
 export function fileIdForCode(code: string): string {
   return derive(code, 'file-id').toString('base64url');
 }

@@ -1,15 +1,17 @@
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_VARIABLES, ConfigError, loadConfig } from '../src/index.ts';
 
 describe('loadConfig', () => {
-  it('defaults to the local services', () => {
+  it('defaults to the embedded stores in .data/store and the local Redis', () => {
     const config = loadConfig({});
     expect(config.port).toBe(3000);
     expect(config.opsPort).toBe(3001);
     expect(config.publicUrl).toBeUndefined();
-    expect(config.mongo.url).toBe('mongodb://127.0.0.1:27017');
+    expect(config.metadata).toEqual({ kind: 'sqlite', path: resolve('.data/store/metadata.sqlite') });
+    expect(config.blobs).toEqual({ kind: 'filesystem', root: resolve('.data/store/blobs') });
+    expect(config.dataDir).toEqual({ path: resolve('.data/store'), create: true });
     expect(config.redis.url).toBe('redis://127.0.0.1:6379');
-    expect(config.azure.connectionString).toContain('127.0.0.1:10000');
     expect(config.limits).toEqual({
       maxUploadBytes: 2 * 1024 ** 3,
       maxFilesPerUpload: 100,
@@ -18,6 +20,19 @@ describe('loadConfig', () => {
       downloadsDefault: 1,
       downloadsMax: 100,
     });
+  });
+
+  it('picks each store by its variable; a set DATA_DIR must exist, and is not needed by the scale-out stores', () => {
+    const scaleOut = loadConfig({ METADATA_STORE: 'mongodb', BLOB_STORE: 'azure', DATA_DIR: '/nowhere' });
+    expect(scaleOut.metadata).toEqual({ kind: 'mongodb', url: 'mongodb://127.0.0.1:27017', database: 'one-time' });
+    expect(scaleOut.blobs).toMatchObject({ kind: 'azure', container: 'one-time-files' });
+    expect(scaleOut.dataDir).toBeUndefined();
+    const mixed = loadConfig({ METADATA_STORE: 'mongodb', DATA_DIR: '/srv/one-time' });
+    expect(mixed.blobs).toEqual({ kind: 'filesystem', root: '/srv/one-time/blobs' });
+    expect(mixed.dataDir).toEqual({ path: '/srv/one-time', create: false });
+    expect(() => loadConfig({ METADATA_STORE: 'postgres', BLOB_STORE: 's3' })).toThrow(
+      /METADATA_STORE: must be sqlite or mongodb[\s\S]*BLOB_STORE: must be filesystem or azure/,
+    );
   });
 
   it('reads units and strips a trailing slash from PUBLIC_URL', () => {

@@ -16,10 +16,28 @@ export interface ReadyFile {
 }
 
 /**
- * The records behind uploads. Every state change is one conditional write, so two processes can never both
- * win the same transition (claim, purge).
+ * One download taken by `claim`. Callers hand it back untouched to `renewLease`, `endStream` or
+ * `releaseClaim`; `handle` is the adapter's own (a ticket, a row), meaningless anywhere else.
+ */
+export interface Claim {
+  /** The record as the claim left it (one download fewer, one more stream in flight). */
+  readonly file: FileRecord;
+  readonly handle: string;
+}
+
+/**
+ * The records behind uploads: the metadata port. Every state change is one conditional write, so two
+ * processes (or replicas) can never both win the same transition. The contract every adapter passes lives in
+ * `testing/file-repository-contract.ts`; vendor details (documents, tables, indexes) stay in the adapters.
+ *
+ * Invariants:
+ * - `uploading` → `ready` → `purging` → deleted, never backwards: a claim, a give-back or a stream end that
+ *   races a purge cannot make the record available again.
+ * - With `downloadsLeft = k`, at most k claims ever succeed, whatever the concurrency.
+ * - A blob is never purged while a claimed stream holds a fresh lease.
  */
 export interface FileRepository {
+  /** Creates tables or indexes; safe to call on every start. */
   init(): Promise<void>;
   /** Writes the record in state `uploading`, before any blob exists. */
   createUpload(upload: NewUpload): Promise<void>;
@@ -31,27 +49,34 @@ export interface FileRepository {
   deleteUpload(id: string): Promise<void>;
   findById(id: string): Promise<FileRecord | null>;
   /**
-   * Takes one download: only a `ready`, unexpired record with downloads left, in one conditional update that
-   * also opens a stream lease. Returns the record after the update, or null.
+   * Takes one download: only from a `ready`, unexpired record with downloads left. The stream it opens holds
+   * a lease until `leaseUntil`, which `renewLease` extends. Null when nothing can be taken.
    */
-  claim(id: string, now: Date, leaseUntil: Date): Promise<FileRecord | null>;
-  /** Gives back a claimed download that never sent a byte; `claimed` is what `claim` returned. */
-  releaseClaim(claimed: FileRecord): Promise<void>;
-  renewLease(id: string, leaseUntil: Date): Promise<void>;
-  /** Closes a download stream; returns the record after the update. */
-  endStream(id: string): Promise<FileRecord | null>;
-  /** Makes a file unavailable at once (expiry set to now). */
+  claim(id: string, now: Date, leaseUntil: Date): Promise<Claim | null>;
+  /** Gives back a claimed download that never sent a byte (storage failed before the first one). */
+  releaseClaim(claim: Claim): Promise<void>;
+  renewLease(claim: Claim, leaseUntil: Date): Promise<void>;
+  /**
+   * Closes a claimed stream (finished or cut off). True when the file is now due for a purge: no other stream
+   * in flight, and used up or expired.
+   */
+  endStream(claim: Claim, now: Date): Promise<boolean>;
+  /** Makes a `ready` file unavailable at once (expiry set to now); false if it was not `ready`. */
   expireNow(id: string, now: Date): Promise<boolean>;
   /**
-   * `→ purging` when the file is due (expired, used up, or an upload past its deadline) and no live stream
-   * holds it. Returns the record to purge, or null when it is not due, busy or gone.
+   * `→ purging` when the file is due (expired, used up, or an upload past its deadline) and no stream with a
+   * fresh lease holds it; a record already `purging` is returned again (a purge cut short is resumed).
+   * Returns the record to purge, or null when it is not due, busy or gone.
    */
   beginPurge(id: string, now: Date): Promise<FileRecord | null>;
-  /** Deletes a record in state `purging` and everything kept beside it: the last step of a purge. */
+  /** Deletes a record that `beginPurge` returned, and everything kept beside it: the last step of a purge. */
   deletePurged(id: string): Promise<void>;
-  /** Ids of records that are due for a purge, oldest expiry first; served by indexes. */
+  /** Ids of records that are due for a purge, oldest expiry first; index range scans, never a full scan. */
   findDue(now: Date, limit: number): Promise<string[]>;
   /** Which of these ids have a record. */
   existingIds(ids: readonly string[]): Promise<Set<string>>;
+  /** One cheap round trip, for readiness checks. */
   ping(): Promise<void>;
+  /** Releases connections or file handles; the repository is unusable afterwards. */
+  close(): Promise<void>;
 }

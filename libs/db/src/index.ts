@@ -1,3 +1,1 @@
-export * from './connect.ts';
 export * from './file-repository.ts';
-export * from './mongo-file-repository.ts';

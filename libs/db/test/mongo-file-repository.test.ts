@@ -1,126 +1,78 @@
 import { randomBytes } from 'node:crypto';
 import { MongoClient } from 'mongodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '@one-time/core';
-import { MongoFileRepository } from '../src/index.ts';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { MongoFileRepository, FILES_COLLECTION, TICKETS_COLLECTION } from '@one-time/db/mongo';
+import { describeFileRepositoryContract, givenReady, mustClaim, purge } from '@one-time/db/testing';
 
-const config = loadConfig({});
-const database = `repo${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+/** The FerretDB (or MongoDB) server of the development services. */
+const MONGO_URL = process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27017';
 let client: MongoClient;
-let repo: MongoFileRepository;
 
-const minutes = (n: number) => new Date(Date.now() + n * 60_000);
-const newId = () => randomBytes(32).toString('base64url').slice(0, 43);
-
-async function readyFile(overrides: { downloads?: number; expiresAt?: Date } = {}): Promise<string> {
-  const id = newId();
-  await repo.createUpload({ id, deleteTokenHash: 'h', createdAt: new Date(), deadline: minutes(60) });
-  await repo.addPart(id, { blob: `${id}/0` });
-  await repo.markReady(id, {
-    size: 1,
-    parts: [{ blob: `${id}/0`, size: 1, meta: 'sealed' }],
-    expiresAt: overrides.expiresAt ?? minutes(60),
-    downloadsLeft: overrides.downloads ?? 1,
-  });
-  return id;
-}
+/** A database name of its own for every test, dropped afterwards. */
+const freshDatabaseName = () => `repo${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
 
 beforeAll(async () => {
-  client = await MongoClient.connect(config.mongo.url);
-  repo = new MongoFileRepository(client.db(database));
-  await repo.init();
-  await repo.init(); // idempotent
+  client = await MongoClient.connect(MONGO_URL, { serverSelectionTimeoutMS: 5_000 });
 });
 afterAll(async () => {
-  await client?.db(database).dropDatabase();
   await client?.close();
 });
-beforeEach(async () => {
-  await client.db(database).collection('files').deleteMany({});
-  await client.db(database).collection('download_tickets').deleteMany({});
+
+describeFileRepositoryContract('MongoFileRepository', () => {
+  const name = freshDatabaseName();
+  const repo = new MongoFileRepository(client.db(name));
+  return Promise.resolve({
+    repo,
+    cleanup: async () => {
+      await repo.close();
+      await client.db(name).dropDatabase();
+    },
+  });
 });
 
-describe('MongoFileRepository', () => {
-  it('claims only ready, unexpired files with downloads left', async () => {
-    const id = await readyFile({ downloads: 2 });
-    expect((await repo.claim(id, new Date(), minutes(2)))?.downloadsLeft).toBe(1);
-    expect((await repo.claim(id, new Date(), minutes(2)))?.downloadsLeft).toBe(0);
-    expect(await repo.claim(id, new Date(), minutes(2))).toBeNull();
+describe('MongoFileRepository (MongoDB only)', () => {
+  let name: string;
+  let repo: MongoFileRepository;
 
-    const expired = await readyFile({ expiresAt: new Date(Date.now() - 1) });
-    expect(await repo.claim(expired, new Date(), minutes(2))).toBeNull();
-
-    const uploading = newId();
-    await repo.createUpload({ id: uploading, deleteTokenHash: 'h', createdAt: new Date(), deadline: minutes(60) });
-    expect(await repo.claim(uploading, new Date(), minutes(2))).toBeNull();
+  beforeEach(async () => {
+    name = freshDatabaseName();
+    repo = new MongoFileRepository(client.db(name));
+    await repo.init();
+  });
+  afterEach(async () => {
+    await repo.close();
+    await client.db(name).dropDatabase();
   });
 
-  it('is atomic under concurrency: 3 downloads, 40 claims, 3 winners', async () => {
-    const id = await readyFile({ downloads: 3 });
-    const results = await Promise.all(Array.from({ length: 40 }, () => repo.claim(id, new Date(), minutes(2))));
-    expect(results.filter((r) => r !== null)).toHaveLength(3);
-    expect((await repo.findById(id))?.downloadsLeft).toBe(0);
+  it('creates the indexes the sweeper and the purge query by', async () => {
+    const keys = async (collection: string) =>
+      (await client.db(name).collection(collection).listIndexes().toArray()).map((index: { key: object }) =>
+        Object.keys(index.key).join(','),
+      );
+    expect(await keys(FILES_COLLECTION)).toEqual(expect.arrayContaining(['expiresAt', 'downloadsLeft', 'state']));
+    expect(await keys(TICKETS_COLLECTION)).toEqual(expect.arrayContaining(['fileId']));
   });
 
-  it('gives a claim back', async () => {
-    const id = await readyFile();
-    const claimed = await repo.claim(id, new Date(), minutes(2));
-    await repo.releaseClaim(claimed!);
-    expect(await repo.findById(id)).toMatchObject({ downloadsLeft: 1, activeStreams: 0 });
-    expect((await repo.claim(id, new Date(), minutes(2)))?.downloadsLeft).toBe(0); // the same download, taken again
+  it('keeps a ticket per download taken, and the purge removes them', async () => {
+    const id = await givenReady(repo, { downloads: 2 });
+    const tickets = client.db(name).collection(TICKETS_COLLECTION);
+    const first = await mustClaim(repo, id);
+    const second = await mustClaim(repo, id);
+    expect(await tickets.countDocuments({ fileId: id })).toBe(2);
+    await repo.releaseClaim(second);
+    expect(await tickets.countDocuments({ fileId: id })).toBe(1);
+    expect(await repo.endStream(first, new Date())).toBe(false);
+    expect(await repo.expireNow(id, new Date())).toBe(true);
+    expect(await purge(repo, id)).toBe(true);
+    expect(await tickets.countDocuments({ fileId: id })).toBe(0);
   });
 
-  it('begins a purge only when due and no live stream holds the file', async () => {
-    const live = await readyFile({ downloads: 2 });
-    expect(await repo.beginPurge(live, new Date())).toBeNull(); // downloads left, not expired
-
-    const streaming = await readyFile();
-    await repo.claim(streaming, new Date(), minutes(2));
-    expect(await repo.beginPurge(streaming, new Date())).toBeNull(); // used up, but a stream is live
-    expect((await repo.endStream(streaming))?.activeStreams).toBe(0);
-    expect((await repo.beginPurge(streaming, new Date()))?.state).toBe('purging');
-    expect(await repo.claim(streaming, new Date(), minutes(2))).toBeNull();
-
-    const crashed = await readyFile();
-    await repo.claim(crashed, new Date(), new Date(Date.now() - 1_000)); // lease already run out
-    expect((await repo.beginPurge(crashed, new Date()))?.state).toBe('purging');
-  });
-
-  it('finds due records: expired, used up, stalled uploads and unfinished purges', async () => {
-    const live = await readyFile();
-    const expired = await readyFile({ expiresAt: new Date(Date.now() - 1) });
-    const usedUp = await readyFile();
-    await repo.claim(usedUp, new Date(), minutes(2));
-    const stalled = newId();
-    await repo.createUpload({ id: stalled, deleteTokenHash: 'h', createdAt: new Date(), deadline: new Date(Date.now() - 1) });
-    const uploading = newId();
-    await repo.createUpload({ id: uploading, deleteTokenHash: 'h', createdAt: new Date(), deadline: minutes(60) });
-
-    const due = await repo.findDue(new Date(), 100);
-    expect(due.sort()).toEqual([expired, usedUp, stalled].sort());
-    expect(due).not.toContain(live);
-    expect(due).not.toContain(uploading);
-  });
-
-  it('deletes records only through their purge', async () => {
-    const id = await readyFile();
-    expect(await repo.claim(id, new Date(), minutes(2))).not.toBeNull();
-    expect(await client.db(database).collection('download_tickets').countDocuments({})).toBe(1);
-    await repo.endStream(id);
-    await repo.deletePurged(id);
-    expect(await repo.findById(id)).not.toBeNull();
-    await repo.beginPurge(id, new Date());
-    await repo.deletePurged(id);
-    expect(await repo.findById(id)).toBeNull();
-    expect(await client.db(database).collection('download_tickets').countDocuments({})).toBe(0);
-    expect(await repo.existingIds([id])).toEqual(new Set());
-  });
-
-  it('refuses to finish an upload that was swept meanwhile', async () => {
-    const id = newId();
-    await repo.createUpload({ id, deleteTokenHash: 'h', createdAt: new Date(), deadline: new Date(Date.now() - 1) });
-    expect((await repo.beginPurge(id, new Date()))?.state).toBe('purging');
-    expect(await repo.markReady(id, { size: 0, parts: [], expiresAt: minutes(5), downloadsLeft: 1 })).toBe(false);
-    expect(await repo.addPart(id, { blob: `${id}/0` })).toBe(false);
+  it('leaves no document in any collection once a purge is done', async () => {
+    const id = await givenReady(repo);
+    await repo.endStream(await mustClaim(repo, id), new Date());
+    expect(await purge(repo, id)).toBe(true);
+    for (const { name: collection } of await client.db(name).listCollections().toArray()) {
+      expect(await client.db(name).collection(collection).countDocuments({}), collection).toBe(0);
+    }
   });
 });

@@ -5,7 +5,7 @@ import { checkReadiness } from './readiness.ts';
 
 export interface OpsRoutesOptions {
   readonly registry: Registry;
-  /** One cheap call per dependency (`mongodb`, `redis`, `storage`). */
+  /** One cheap call per dependency (`metadata`, `blobs`, `queue`). */
   readonly checks: Readonly<Record<string, () => Promise<void>>>;
   /**
    * `/metrics` access: `open` (an internal port), a bearer token, or `off` (not served: a public port with no

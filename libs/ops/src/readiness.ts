@@ -5,7 +5,7 @@ export type CheckState = 'up' | 'down';
 
 export interface Readiness {
   readonly ready: boolean;
-  /** Dependencies that did not answer, by name (`mongodb`, `redis`, `storage`). */
+  /** Dependencies that did not answer, by name (`metadata`, `blobs`, `queue`). */
   readonly down: readonly string[];
   readonly checks: Readonly<Record<string, CheckState>>;
 }

@@ -6,11 +6,12 @@ import {
   type Timing,
   fileIdForCode,
   fileKeyForCode,
+  isAppError,
   isAvailable,
   isWellFormedCode,
 } from '@one-time/core';
 import { decryptStream, open } from '@one-time/crypto';
-import type { FileRepository } from '@one-time/db';
+import type { Claim, FileRepository } from '@one-time/db';
 import type { BlobStore } from '@one-time/storage';
 import { systemClock, type Clock, type Log, type PurgeScheduler } from './ports.ts';
 import { zipStream } from './zip-stream.ts';
@@ -60,27 +61,43 @@ export class DownloadService {
 
   /**
    * Claims one download with a single conditional update, then opens storage. If storage fails before the
-   * first byte, the claim is given back: the file is not lost.
+   * first byte, the claim is given back: the file is not lost. If the blob is missing, the file is gone: it
+   * is expired at once and purged, and the caller gets the same 404 as for any used-up code.
    */
   async open(code: string): Promise<Download> {
     const fileId = fileIdFrom(code);
     const now = this.#clock();
-    const record = await this.#deps.files.claim(fileId, now, this.#leaseFrom(now));
-    if (!record) throw new AppError('NOT_FOUND');
+    const claim = await this.#deps.files.claim(fileId, now, this.#leaseFrom(now));
+    if (!claim) throw new AppError('NOT_FOUND');
 
     const key = fileKeyForCode(code);
     let stream: Readable;
     let meta: FileMeta;
     try {
-      meta = metaOf(record, key);
-      stream = await this.#openContent(record, key);
+      meta = metaOf(claim.file, key);
+      stream = await this.#openContent(claim.file, key);
     } catch (error) {
-      await this.#deps.files.releaseClaim(record).catch((releaseError: unknown) => {
-        this.#deps.log.error({ fileId, err: releaseError }, 'claim not released; the file is lost');
-      });
+      if (isAppError(error) && error.code === 'NOT_FOUND') await this.#forgetMissing(claim);
+      else await this.#release(claim);
       throw error;
     }
-    return { ...meta, stream, close: this.#closer(fileId) };
+    return { ...meta, stream, close: this.#closer(claim) };
+  }
+
+  async #release(claim: Claim): Promise<void> {
+    await this.#deps.files.releaseClaim(claim).catch((releaseError: unknown) => {
+      this.#deps.log.error({ fileId: claim.file.id, err: releaseError }, 'claim not released; the file is lost');
+    });
+  }
+
+  /** A record whose blob is gone (deleted by a purge this claim raced, or lost) is a file that is gone. */
+  async #forgetMissing(claim: Claim): Promise<void> {
+    try {
+      await this.#deps.files.expireNow(claim.file.id, this.#clock());
+    } catch (error) {
+      this.#deps.log.warn({ fileId: claim.file.id, err: error }, 'file with a missing blob not expired; the sweeper will');
+    }
+    await this.#closer(claim)();
   }
 
   /** Decrypts as it streams; a failed integrity check errors the stream, so the response is aborted. */
@@ -99,27 +116,26 @@ export class DownloadService {
   }
 
   /** Keeps the stream's lease fresh while it runs; a process that dies stops renewing it. */
-  #closer(fileId: string): () => Promise<void> {
+  #closer(claim: Claim): () => Promise<void> {
     const renewEvery = Math.max(1_000, Math.floor(this.#deps.timing.streamLeaseMs / 3));
     const timer = setInterval(() => {
-      this.#deps.files.renewLease(fileId, this.#leaseFrom(this.#clock())).catch((error: unknown) => {
-        this.#deps.log.warn({ fileId, err: error }, 'stream lease not renewed');
+      this.#deps.files.renewLease(claim, this.#leaseFrom(this.#clock())).catch((error: unknown) => {
+        this.#deps.log.warn({ fileId: claim.file.id, err: error }, 'stream lease not renewed');
       });
     }, renewEvery);
     timer.unref();
     let closing: Promise<void> | undefined;
     return () => {
       clearInterval(timer);
-      closing ??= this.#endStream(fileId);
+      closing ??= this.#endStream(claim);
       return closing;
     };
   }
 
-  async #endStream(fileId: string): Promise<void> {
+  async #endStream(claim: Claim): Promise<void> {
+    const fileId = claim.file.id;
     try {
-      const record = await this.#deps.files.endStream(fileId);
-      if (!record || record.activeStreams > 0) return;
-      if (record.downloadsLeft <= 0 || record.expiresAt <= this.#clock()) {
+      if (await this.#deps.files.endStream(claim, this.#clock())) {
         await this.#deps.purges.enqueuePurge(fileId, 'downloaded');
       }
     } catch (error) {

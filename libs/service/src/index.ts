@@ -1,6 +1,5 @@
 export * from './byte-limit.ts';
 export * from './download-service.ts';
-export * from './infrastructure.ts';
 export * from './ports.ts';
 export * from './purge-service.ts';
 export * from './revoke-service.ts';

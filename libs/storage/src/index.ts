@@ -1,2 +1,1 @@
-export * from './azure-blob-store.ts';
 export * from './blob-store.ts';

@@ -1,7 +1,8 @@
-import type { Readable } from 'node:stream';
+import { addAbortSignal, type Readable } from 'node:stream';
 import { BlobServiceClient, RestError, type BlockBlobClient, type ContainerClient } from '@azure/storage-blob';
 import { AppError } from '@one-time/core';
-import type { BlobRead, BlobStore, StoredBlob } from './blob-store.ts';
+import { assertBlobName, isBlobName, isBlobNamePrefix } from '../blob-name.ts';
+import type { BlobRead, BlobStore, StoredBlob } from '../blob-store.ts';
 
 export interface AzureBlobStoreOptions {
   readonly connectionString: string;
@@ -34,9 +35,14 @@ export class AzureBlobStore implements BlobStore {
   }
 
   async write(name: string, source: Readable, options: { signal?: AbortSignal } = {}): Promise<{ size: number }> {
+    assertBlobName(name);
     const blob = this.#container.getBlockBlobClient(name);
-    const staged = new BlockStager(blob, this.#blockSize, this.#concurrency, options.signal);
+    const staged = new BlockStager(blob, this.#blockSize, this.#concurrency);
     try {
+      options.signal?.throwIfAborted();
+      // Aborting destroys the source, which also ends a wait for a stalled client. Requests already sent are
+      // not aborted: one cut off on this side may still land on the server after the cleanup below.
+      if (options.signal) addAbortSignal(options.signal, source);
       let block = staged.take();
       let filled = 0;
       for await (const chunk of source) {
@@ -53,6 +59,7 @@ export class AzureBlobStore implements BlobStore {
         }
       }
       if (filled > 0) await staged.add(block, filled);
+      options.signal?.throwIfAborted(); // the source may have ended before the abort was noticed
       await staged.commit();
       return { size: staged.size };
     } catch (error) {
@@ -64,25 +71,36 @@ export class AzureBlobStore implements BlobStore {
   }
 
   async read(name: string): Promise<BlobRead> {
-    const response = await guard(() => this.#container.getBlobClient(name).download(0, undefined, { maxRetryRequests: 3 }));
+    assertBlobName(name);
+    const response = await this.#container
+      .getBlobClient(name)
+      .download(0, undefined, { maxRetryRequests: 3 })
+      .catch((error: unknown) => {
+        throw isMissingBlob(error) ? new AppError('NOT_FOUND') : storageError(error);
+      });
     const stream = response.readableStreamBody as Readable | undefined;
     if (!stream) throw new AppError('STORAGE_UNAVAILABLE', 'Blob storage answered without a body.');
     return { stream, size: response.contentLength ?? 0 };
   }
 
   async delete(name: string): Promise<void> {
+    assertBlobName(name);
     await this.#discard(name);
   }
 
   async exists(name: string): Promise<boolean> {
+    assertBlobName(name);
     return guard(() => this.#container.getBlobClient(name).exists());
   }
 
   async *list(prefix?: string): AsyncIterable<StoredBlob> {
+    if (prefix && !isBlobNamePrefix(prefix)) return; // matches nothing, and is not sent (Azurite fails on some)
     try {
       // Uncommitted ones too: an upload cut off while storage was down leaves staged blocks that only a later
-      // reconcile can discard (Azure would keep them for a week).
+      // reconcile can discard (Azure would keep them for a week). Names of another shape are not ours: they
+      // are neither listed nor, since `delete` would refuse them, touched.
       for await (const item of this.#container.listBlobsFlat({ includeUncommitedBlobs: true, ...(prefix ? { prefix } : {}) })) {
+        if (!isBlobName(item.name)) continue;
         yield {
           name: item.name,
           size: item.properties.contentLength ?? 0,
@@ -139,18 +157,16 @@ class BlockStager {
   readonly #blob: BlockBlobClient;
   readonly #blockSize: number;
   readonly #concurrency: number;
-  readonly #signal: AbortSignal | undefined;
   readonly #ids: string[] = [];
   readonly #inFlight = new Set<Promise<void>>();
   readonly #free: Buffer[] = [];
   #allocated = 0;
   size = 0;
 
-  constructor(blob: BlockBlobClient, blockSize: number, concurrency: number, signal: AbortSignal | undefined) {
+  constructor(blob: BlockBlobClient, blockSize: number, concurrency: number) {
     this.#blob = blob;
     this.#blockSize = blockSize;
     this.#concurrency = concurrency;
-    this.#signal = signal;
   }
 
   /** A block buffer to fill; `add` never leaves more than `concurrency` in use, so the pool suffices. */
@@ -166,9 +182,7 @@ class BlockStager {
     const id = Buffer.from(String(this.#ids.length).padStart(8, '0')).toString('base64');
     this.#ids.push(id);
     this.size += length;
-    const request = this.#blob
-      .stageBlock(id, block.subarray(0, length), length, this.#signal ? { abortSignal: this.#signal } : {})
-      .then(() => undefined);
+    const request = this.#blob.stageBlock(id, block.subarray(0, length), length).then(() => undefined);
     this.#inFlight.add(request);
     void request
       .catch(() => undefined)
@@ -181,12 +195,17 @@ class BlockStager {
 
   async commit(): Promise<void> {
     await Promise.all(this.#inFlight);
-    await this.#blob.commitBlockList(this.#ids, this.#signal ? { abortSignal: this.#signal } : {});
+    await this.#blob.commitBlockList(this.#ids);
   }
 
   async settle(): Promise<void> {
     await Promise.allSettled([...this.#inFlight]);
   }
+}
+
+/** The blob is not there (or holds only uncommitted blocks); a missing container is a store not set up. */
+function isMissingBlob(error: unknown): boolean {
+  return error instanceof RestError && error.statusCode === 404 && error.code === 'BlobNotFound';
 }
 
 /** A failure of the stream being stored (client gone, size cap) rather than of storage. */

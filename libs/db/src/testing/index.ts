@@ -1,0 +1,2 @@
+export * from './file-repository-contract.ts';
+export * from './fixtures.ts';

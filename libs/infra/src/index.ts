@@ -1,0 +1,3 @@
+export * from './data-dir.ts';
+export * from './infrastructure.ts';
+export * from './open-stores.ts';

@@ -1,0 +1,2 @@
+export * from './blob-store-contract.ts';
+export * from './contract-support.ts';
