@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileIdForCode } from '@one-time/core';
 import { uploadJson, type UploadAnswer } from '../support/http.ts';
+import { redisDump } from '../support/redis-dump.ts';
 import { eventually, startStack, type Stack } from '../support/stack.ts';
 
 const RUNS = 4;
@@ -61,6 +62,9 @@ describe(`${RUNS} runs of ${FILES_PER_RUN} one-download files × ${GETS_PER_FILE
       }, 5_000);
       expect(forgotten, `run ${run}: a used file is still stored`).toBe(true);
       for (const id of ids) expect(await stack.tracesOf(id)).toBe(0);
+      // The queue forgets them too: no job (not even a delayed expiry) keeps a purged file's id.
+      const queued = await redisDump(stack.config.redis.url, stack.config.redis.queuePrefix);
+      for (const id of ids) expect(queued.includes(id), `run ${run}: ${id} still in Redis`).toBe(false);
     }
   });
 });

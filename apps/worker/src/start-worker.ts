@@ -30,7 +30,7 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
   const log = createLogger('worker', config.logLevel, options.logDestination);
   const infra = await connectInfrastructure(config);
   const metrics = new WorkerMetrics(() => infra.purges.queue.getJobCounts());
-  const purger = new PurgeService({ files: infra.files, blobs: infra.blobs, metrics });
+  const purger = new PurgeService({ files: infra.files, blobs: infra.blobs, metrics, jobs: infra.purges, log });
   const sweeper = new Sweeper({
     files: infra.files,
     blobs: infra.blobs,

@@ -1,14 +1,16 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { isFileId } from '@one-time/core';
 
 /** The one queue, its job names and their payloads. Payloads carry file ids (one-way hashes), never codes. */
 export const PURGE_QUEUE = 'purge';
+export const PURGE_REASONS = ['downloaded', 'expired', 'revoked'] as const;
 
 const fileId = z.string().refine(isFileId, 'not a file id');
 
 export const JOB_SCHEMAS = {
   /** Delete one file's blobs, then its record, if it is due. */
-  'purge-file': z.object({ fileId, reason: z.enum(['downloaded', 'expired', 'revoked']) }).strict(),
+  'purge-file': z.object({ fileId, reason: z.enum(PURGE_REASONS) }).strict(),
   /** Safety net: purge everything MongoDB says is due. */
   sweep: z.object({}).strict(),
   /** Rare: list blobs and remove those no record knows about. */
@@ -27,9 +29,14 @@ export function parseJob<N extends JobName>(name: N, data: unknown): JobPayload<
   return JOB_SCHEMAS[name].parse(data) as JobPayload<N>;
 }
 
-/** Deterministic ids: enqueueing the same purge twice is harmless. */
+/**
+ * Deterministic ids, so enqueueing the same purge twice is harmless. They carry a digest of the file id, not the
+ * id itself: BullMQ's event stream keeps job ids long after the jobs are gone, and the queue must not keep a
+ * purged file's id.
+ */
 export function purgeJobId(fileId: string, reason: PurgeReason): string {
-  return `${reason}-${fileId}`;
+  const digest = createHash('sha256').update(`one-time/purge-job/${fileId}`).digest('base64url').slice(0, 32);
+  return `${reason}-${digest}`;
 }
 
 export const SCHEDULER_IDS = { sweep: 'sweeper', reconcile: 'reconciler' } as const;

@@ -1,6 +1,6 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { JOB_SCHEMAS, PURGE_QUEUE, SCHEDULER_IDS, purgeJobId, type JobName, type JobPayload, type PurgeReason } from './jobs.ts';
+import { JOB_SCHEMAS, PURGE_QUEUE, PURGE_REASONS, SCHEDULER_IDS, purgeJobId, type JobName, type JobPayload, type PurgeReason } from './jobs.ts';
 
 const PURGE_JOB_OPTIONS: JobsOptions = {
   attempts: 10,
@@ -20,6 +20,11 @@ export class PurgeQueue {
 
   async enqueuePurge(fileId: string, reason: PurgeReason, delayMs = 0): Promise<void> {
     await this.#add('purge-file', { fileId, reason }, { jobId: purgeJobId(fileId, reason), delay: Math.max(0, delayMs) });
+  }
+
+  async forgetFile(fileId: string): Promise<void> {
+    // A job that is running right now is locked and stays; it removes itself when it completes.
+    await Promise.all(PURGE_REASONS.map((reason) => this.queue.remove(purgeJobId(fileId, reason))));
   }
 
   /** Idempotent: called at worker start and again periodically, since Redis may lose its schedulers. */

@@ -3,6 +3,8 @@ import type { PurgeReason } from '@one-time/queue';
 /** What the services need from the queue; `PurgeQueue` provides it. */
 export interface PurgeScheduler {
   enqueuePurge(fileId: string, reason: PurgeReason, delayMs?: number): Promise<void>;
+  /** Drops every job still waiting for a purged file (a delayed expiry, say), so the queue keeps no trace of it. */
+  forgetFile(fileId: string): Promise<void>;
 }
 
 /** A structured logger (pino's shape). Never handed a code or a delete token. */

@@ -1,7 +1,7 @@
 import type { FileRepository } from '@one-time/db';
 import type { BlobStore } from '@one-time/storage';
 import type { FileRecord } from '@one-time/core';
-import { systemClock, type Clock, type PurgeCause, type PurgeMetrics } from './ports.ts';
+import { systemClock, type Clock, type Log, type PurgeCause, type PurgeMetrics, type PurgeScheduler } from './ports.ts';
 
 export type PurgeOutcome = 'purged' | 'not-due';
 
@@ -15,10 +15,22 @@ export class PurgeService {
   readonly #blobs: BlobStore;
   readonly #clock: Clock;
   readonly #metrics: PurgeMetrics | undefined;
+  readonly #jobs: Pick<PurgeScheduler, 'forgetFile'> | undefined;
+  readonly #log: Log | undefined;
 
-  constructor(deps: { files: FileRepository; blobs: BlobStore; clock?: Clock; metrics?: PurgeMetrics }) {
+  constructor(deps: {
+    files: FileRepository;
+    blobs: BlobStore;
+    clock?: Clock;
+    metrics?: PurgeMetrics;
+    /** Jobs still queued for a purged file are dropped, so the queue keeps no trace of it either. */
+    jobs?: Pick<PurgeScheduler, 'forgetFile'>;
+    log?: Log;
+  }) {
     this.#files = deps.files;
     this.#blobs = deps.blobs;
+    this.#jobs = deps.jobs;
+    this.#log = deps.log;
     this.#clock = deps.clock ?? systemClock;
     this.#metrics = deps.metrics;
   }
@@ -29,6 +41,10 @@ export class PurgeService {
     for (const part of record.parts) await this.#blobs.delete(part.blob);
     await this.#files.deletePurged(fileId);
     this.#metrics?.purged(causeOf(record));
+    await this.#jobs?.forgetFile(fileId).catch((error: unknown) => {
+      // Harmless: a left-over job finds nothing to purge and is removed when it runs.
+      this.#log?.warn({ fileId, err: error }, 'queued jobs of a purged file not dropped');
+    });
     return 'purged';
   }
 }
