@@ -1,5 +1,4 @@
 import { Readable } from 'node:stream';
-import { ZipArchive } from 'archiver';
 
 export interface ZipEntry {
   readonly name: string;
@@ -11,7 +10,9 @@ export interface ZipEntry {
  * Streams a zip of the entries without compression (shared files are usually compressed already, and
  * storing keeps the download as fast as the storage). Duplicate names get a ` (2)` suffix.
  */
-export function zipStream(entries: readonly ZipEntry[]): Readable {
+export async function zipStream(entries: readonly ZipEntry[]): Promise<Readable> {
+  // Loaded on first use: the zip library costs a process about 20 MiB, and most downloads are single files.
+  const { ZipArchive } = await import('archiver');
   const archive = new ZipArchive({ store: true });
   const names = uniqueNames(entries.map((entry) => entry.name));
   entries.forEach((entry, index) => {
