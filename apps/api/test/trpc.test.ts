@@ -90,3 +90,20 @@ describe('tRPC over HTTP at /trpc', () => {
     }
   });
 });
+
+describe('tRPC over HTTP', () => {
+  it.each([
+    ['an unknown code', `file.info?input=${encodeURIComponent(JSON.stringify({ code: 'AAAAAAAAAAAAAAAAAAAAAA' }))}`, 404],
+    ['a malformed code', `file.info?input=${encodeURIComponent(JSON.stringify({ code: 'nope' }))}`, 400],
+    ['input that fails the schema', `file.info?input=${encodeURIComponent(JSON.stringify({ code: 7 }))}`, 400],
+    ['input that is not JSON', 'file.info?input=%7Bnot-json', 400],
+    ['an unknown procedure', 'file.nothing', 404],
+  ])('answers %s without a stack, a path or an internal name', async (_what, path, status) => {
+    const response = await fetch(`${stack.url}/trpc/${path}`);
+    expect(response.status).toBe(status);
+    const text = await response.text();
+    const body = JSON.parse(text) as { error: { data: Record<string, unknown> } };
+    expect(body.error.data).not.toHaveProperty('stack');
+    expect(text).not.toMatch(/\bat \S+ \(|node_modules|node:internal|\/work\/|\.ts:\d+|\.js:\d+/);
+  });
+});

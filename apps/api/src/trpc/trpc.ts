@@ -10,11 +10,18 @@ export interface TrpcContext {
 }
 
 const t = initTRPC.context<TrpcContext>().create({
+  // Never a stack, a path or an internal message in an answer, whatever NODE_ENV says.
+  isDev: false,
   // Clients get the same error code the REST API sends, next to tRPC's own.
-  errorFormatter: ({ shape, error }) => ({
-    ...shape,
-    data: { ...shape.data, appCode: isAppError(error.cause) ? (error.cause.code satisfies ErrorCode) : null },
-  }),
+  errorFormatter: ({ shape, error }) => {
+    const { stack: _stack, ...data } = shape.data;
+    const internal = shape.data.code === 'INTERNAL_SERVER_ERROR' && !isAppError(error.cause);
+    return {
+      ...shape,
+      message: internal ? ERROR_TABLE.INTERNAL.message : shape.message,
+      data: { ...data, appCode: isAppError(error.cause) ? (error.cause.code satisfies ErrorCode) : null },
+    };
+  },
 });
 
 /** Domain errors become tRPC errors through the same table that gives REST its statuses. */
