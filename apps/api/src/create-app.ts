@@ -55,6 +55,8 @@ export function createApp(config: Config, publicUrl: string, infra: Infrastructu
   app.set('query parser', 'simple');
   app.use((_req, res, next) => {
     res.setHeader('Referrer-Policy', 'no-referrer');
+    // Every answer, JSON, errors and assets included: a browser must never guess a type from the bytes.
+    res.setHeader('X-Content-Type-Options', 'nosniff');
     next();
   });
   // Probes and the scraper: not rate limited. /metrics needs METRICS_TOKEN here (this is the public port) and
@@ -72,6 +74,11 @@ export function createApp(config: Config, publicUrl: string, infra: Infrastructu
   app.use('/files', limits.revokes);
   app.use('/trpc/file.info', limits.downloads);
   app.use('/trpc/file.revoke', limits.revokes);
+  // Answers name files and sizes: no cache may keep them.
+  app.use('/trpc', (_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
   app.use(
     '/trpc',
     createExpressMiddleware({

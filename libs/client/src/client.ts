@@ -3,6 +3,7 @@ import type { AppRouter } from '@one-time/api';
 import type { ErrorCode } from '@one-time/core';
 import { multipartBody, type Part } from './multipart.ts';
 import { OneTimeError, errorFromResponse } from './one-time-error.ts';
+import { safeFileName } from './safe-file-name.ts';
 import { xhrUpload } from './xhr-upload.ts';
 
 /** What can be uploaded: a file path (Node), bytes, a Blob/File, or a stream of bytes (web or Node). */
@@ -149,10 +150,22 @@ export function codeOf(codeOrUrl: string): string {
   return new URL(trimmed).pathname.split('/').filter(Boolean).pop() ?? '';
 }
 
-function fileNameOf(disposition: string | null): string {
-  const extended = /filename\*=UTF-8''([^;]+)/i.exec(disposition ?? '')?.[1];
-  if (extended) return decodeURIComponent(extended);
-  return /filename="([^"]*)"/i.exec(disposition ?? '')?.[1] ?? 'file';
+/**
+ * The name the server gives a download, always as a safe base name: the server is not trusted to choose
+ * where a file is written. `filename*` (RFC 5987, UTF-8) wins; if it is malformed, `filename=` is used.
+ */
+export function fileNameOf(disposition: string | null): string {
+  const header = disposition ?? '';
+  const extended = /(?:^|;)\s*filename\*\s*=\s*UTF-8'[^']*'([^;\s]+)/i.exec(header)?.[1];
+  if (extended !== undefined) {
+    try {
+      return safeFileName(decodeURIComponent(extended));
+    } catch {
+      // Invalid percent-encoding (`%E0%A4%A`, `%zz`): not fatal, the plain name or the fallback will do.
+    }
+  }
+  const plain = /(?:^|;)\s*filename\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]+))/i.exec(header);
+  return safeFileName((plain?.[1]?.replace(/\\(.)/g, '$1') ?? plain?.[2] ?? '').trim());
 }
 
 async function viaTrpc<T>(call: () => Promise<T>): Promise<T> {

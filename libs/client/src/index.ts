@@ -1,2 +1,3 @@
 export * from './client.ts';
 export * from './one-time-error.ts';
+export * from './safe-file-name.ts';

@@ -44,6 +44,8 @@ export function rateLimiters(config: Config, redis: Redis, log: Log): RateLimite
       standardHeaders: 'draft-7',
       legacyHeaders: false,
       passOnStoreError: true,
+      // A CORS preflight asks for nothing; it must not use up a client's uploads.
+      skip: (req) => req.method === 'OPTIONS',
       store: new ReloadingRedisStore({
         prefix: `${config.redis.queuePrefix}:rate:${name}:`,
         // ioredis sends any command through `call`; the producer connection fails at once while Redis is away.
