@@ -1,125 +1,251 @@
 /**
- * Section 4: how long after the end of a download (purge lag) and after a TTL runs out (expiry lag) the blob and
- * the record are really gone, measured by polling MongoDB and the container.
+ * Purge lag and expiry lag, measured under load: while the small-file clients run, one of their round trips
+ * every SAMPLE_EVERY_MS is watched from the end of its download until its record and its blob are gone, and a
+ * prober uploads files with a short TTL, each watched from its expiry time until gone. Watching goes through
+ * the ports, on a connection of this process: `existingIds` for the records, then `exists` for the blobs.
  */
-import type { ContainerClient } from '@azure/storage-blob';
-import type { Collection } from 'mongodb';
-import { fileIdForCode, type FileRecord } from '@one-time/core';
-import { downloadSmall, uploadSmall, type Percentiles } from './small-files.ts';
-import { inParallel, percentile, progress } from './support.ts';
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileIdForCode } from '@one-time/core';
+import type { OpenedStores, Stack } from './deployment.ts';
+import { RefusedError, smallFiles, uploadSmall, type SmallFilesResult } from './small-files.ts';
+import {
+  cell,
+  cpuMeter,
+  figure,
+  msCell,
+  summarize,
+  textCell,
+  type CpuUse,
+  type Figure,
+  type PerStores,
+  type Summary,
+  type Target,
+} from './support.ts';
 
 const POLL_MS = 20;
-const DEADLINE_MS = 120_000;
-const EXPIRY_TTL_S = 3;
+const SAMPLE_EVERY_MS = 50;
+const EXPIRY_TTL_S = 2;
+const EXPIRY_PROBE_EVERY_MS = 100;
+/** After the load, how long files still present are waited for before they count as never gone. */
+const DRAIN_MS = 120_000;
 
 export interface LagResult {
-  readonly files: number;
-  readonly purgeLagMs: Percentiles & { readonly max: number };
-  readonly expiryLagMs: Percentiles & { readonly max: number };
-  /** Mean time of one poll (query + listing): the measurement's resolution. */
+  /** End of the (last) download → record and blob gone. */
+  readonly purgeLagMs: Summary;
+  /** Expiry time → record and blob gone. */
+  readonly expiryLagMs: Summary;
+  /** Watched files still present DRAIN_MS after the load ended (their lag counts as infinite). */
+  readonly neverGone: number;
+  /** Expiry probes the API refused or failed. */
+  readonly probeErrors: number;
+  /** Mean time between two looks at one file: the measurement's resolution. */
   readonly pollMs: number;
 }
 
-interface Watched {
-  readonly fileId: string;
-  readonly blobs: readonly string[];
-  /** When the lag starts: the end of the download, or the expiry time. */
-  since: number;
-  goneAt?: number;
+export interface LoadResult {
+  readonly load: SmallFilesResult;
+  readonly lag: LagResult;
+  /** CPU the API, the worker and this process (clients and lag watcher) used during the load. */
+  readonly cpu: CpuUse;
 }
 
-export async function lags(
-  url: string,
-  files: Collection<FileRecord>,
-  container: ContainerClient,
-  count: number,
-): Promise<LagResult> {
-  progress(`purge lag: ${count} files uploaded, downloaded, then watched until gone`);
-  const downloaded = await uploadAll(url, files, count, '1h');
-  const polling = watch(downloaded, files, container);
-  await inParallel(downloaded, 32, async (file) => {
-    await downloadSmall(file.url);
-    file.watched.since = Date.now();
-  });
-  const purge = await polling;
-
-  progress(`expiry lag: ${count} files with a ${EXPIRY_TTL_S} s TTL, watched until gone`);
-  const expiring = await uploadAll(url, files, count, `${EXPIRY_TTL_S}s`);
-  const expiry = await watch(expiring, files, container);
-
-  return {
-    files: count,
-    purgeLagMs: summary(purge.lags),
-    expiryLagMs: summary(expiry.lags),
-    pollMs: (purge.pollMs + expiry.pollMs) / 2,
-  };
-}
-
-async function uploadAll(
-  url: string,
-  files: Collection<FileRecord>,
-  count: number,
-  ttl: string,
-): Promise<Array<{ url: string; watched: Watched }>> {
-  return inParallel(
-    Array.from({ length: count }, (_, i) => i),
-    32,
-    async (i) => {
-      const answer = await uploadSmall(`${url}`, randomBytes(1024), i, ttl);
-      const fileId = fileIdForCode(answer.code);
-      const record = await files.findOne({ _id: fileId });
-      if (!record) throw new Error(`no record for upload ${i}`);
-      return {
-        url: answer.downloadUrl,
-        watched: { fileId, blobs: record.parts.map((part) => part.blob), since: Date.parse(answer.expiresAt) },
-      };
+/** `clients` small-file clients for `durationMs`, with purge and expiry lags sampled while they run. */
+export async function smallFilesWithLags(
+  { url, api, worker }: Stack,
+  stores: OpenedStores,
+  clients: number,
+  durationMs: number,
+): Promise<LoadResult> {
+  const cpu = cpuMeter({ api: api.pid, worker: worker.pid, bench: process.pid });
+  const watcher = new GoneWatcher(stores);
+  const purgeLags: Array<Promise<number>> = [];
+  let lastSample = 0;
+  const until = Date.now() + durationMs;
+  const prober = probeExpiry(url, stores, watcher, until - EXPIRY_TTL_S * 1000 - 1000);
+  const load = await smallFiles(url, {
+    clients,
+    durationMs,
+    afterUpload: async ({ code }) => {
+      if (Date.now() - lastSample < SAMPLE_EVERY_MS) return undefined;
+      lastSample = Date.now();
+      const { fileId, blobs } = await partsOf(stores, code);
+      return (downloadedAt) => purgeLags.push(watcher.watch(fileId, blobs).then((goneAt) => goneAt - downloadedAt));
     },
-  );
-}
-
-/** Polls until every watched file has neither record nor blob; lag = gone − since, per file. */
-async function watch(
-  items: ReadonlyArray<{ watched: Watched }>,
-  files: Collection<FileRecord>,
-  container: ContainerClient,
-): Promise<{ lags: number[]; pollMs: number }> {
-  const pending = new Set(items.map((item) => item.watched));
-  const deadline = Date.now() + DEADLINE_MS;
-  let polls = 0;
-  let pollTime = 0;
-  while (pending.size > 0) {
-    if (Date.now() > deadline) throw new Error(`${pending.size} files still present after ${DEADLINE_MS / 1000}s`);
-    const started = Date.now();
-    const ids = [...pending].map((w) => w.fileId);
-    const [records, blobs] = await Promise.all([
-      files.find({ _id: { $in: ids } }, { projection: { _id: 1 } }).toArray(),
-      blobNames(container),
-    ]);
-    const now = Date.now();
-    polls += 1;
-    pollTime += now - started;
-    const present = new Set(records.map((r) => r._id));
-    for (const watched of pending) {
-      if (!present.has(watched.fileId) && watched.blobs.every((blob) => !blobs.has(blob))) {
-        watched.goneAt = now;
-        pending.delete(watched);
-      }
-    }
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-  }
+  });
+  const expiry = await prober;
+  const cpuUse = cpu();
+  await watcher.finish(DRAIN_MS);
+  const purge = await Promise.all(purgeLags);
+  const expiryLags = await Promise.all(expiry.lags);
+  const lags = [...purge, ...expiryLags];
   return {
-    lags: items.map(({ watched }) => (watched.goneAt ?? Number.NaN) - watched.since),
-    pollMs: pollTime / Math.max(polls, 1),
+    load,
+    cpu: cpuUse,
+    lag: {
+      purgeLagMs: summarize(purge.map(infiniteIfNaN)),
+      expiryLagMs: summarize(expiryLags.map(infiniteIfNaN)),
+      neverGone: lags.filter((lag) => Number.isNaN(lag)).length,
+      probeErrors: expiry.errors,
+      pollMs: watcher.meanPollMs,
+    },
   };
 }
 
-async function blobNames(container: ContainerClient): Promise<Set<string>> {
-  const names = new Set<string>();
-  for await (const blob of container.listBlobsFlat({ includeUncommitedBlobs: true })) names.add(blob.name);
-  return names;
+const infiniteIfNaN = (n: number) => (Number.isNaN(n) ? Number.POSITIVE_INFINITY : n);
+
+/** The file id and blob names of a fresh upload, read from its record. */
+async function partsOf(stores: OpenedStores, code: string): Promise<{ fileId: string; blobs: string[] }> {
+  const fileId = fileIdForCode(code);
+  const record = await stores.files.findById(fileId);
+  if (!record || record.parts.length === 0) throw new Error(`no record with parts for a fresh upload (${fileId})`);
+  return { fileId, blobs: record.parts.map((part) => part.blob) };
 }
 
-function summary(values: readonly number[]): Percentiles & { max: number } {
-  return { p50: percentile(values, 50), p99: percentile(values, 99), max: Math.max(...values) };
+/** One upload with a short TTL every EXPIRY_PROBE_EVERY_MS until `lastStart`; each watched until gone. */
+async function probeExpiry(
+  url: string,
+  stores: OpenedStores,
+  watcher: GoneWatcher,
+  lastStart: number,
+): Promise<{ lags: Array<Promise<number>>; errors: number }> {
+  const lags: Array<Promise<number>> = [];
+  let errors = 0;
+  for (let i = 0; Date.now() < lastStart; i++) {
+    const started = Date.now();
+    try {
+      const uploaded = await uploadSmall(url, randomBytes(1024), 1_000_000_000 + i, `${EXPIRY_TTL_S}s`);
+      const { fileId, blobs } = await partsOf(stores, uploaded.code);
+      const expiresAt = Date.parse(uploaded.expiresAt);
+      lags.push(watcher.watch(fileId, blobs).then((goneAt) => goneAt - expiresAt));
+    } catch (error) {
+      if (!(error instanceof RefusedError) && !(error instanceof Error && 'code' in error)) throw error;
+      errors += 1;
+    }
+    await sleep(Math.max(0, EXPIRY_PROBE_EVERY_MS - (Date.now() - started)));
+  }
+  return { lags, errors };
 }
+
+interface Watched {
+  readonly blobs: readonly string[];
+  readonly gone: (at: number) => void;
+}
+
+/** Polls every watched file until its record and its blobs are gone; resolves each watch with that time. */
+class GoneWatcher {
+  readonly #stores: OpenedStores;
+  readonly #pending = new Map<string, Watched>();
+  readonly #loop: Promise<void>;
+  #deadline = Number.POSITIVE_INFINITY;
+  #finishing = false;
+  #polls = 0;
+  #pollTime = 0;
+
+  constructor(stores: OpenedStores) {
+    this.#stores = stores;
+    this.#loop = this.#run();
+  }
+
+  /** Resolves with the time (ms since the epoch) the file was first seen gone, or NaN if it never was. */
+  watch(fileId: string, blobs: readonly string[]): Promise<number> {
+    return new Promise((resolve) => this.#pending.set(fileId, { blobs, gone: resolve }));
+  }
+
+  /** Waits until nothing is pending, or `timeoutMs`; what is still there then is never gone. */
+  async finish(timeoutMs: number): Promise<void> {
+    this.#finishing = true;
+    this.#deadline = Date.now() + timeoutMs;
+    await this.#loop;
+    for (const watched of this.#pending.values()) watched.gone(Number.NaN);
+    this.#pending.clear();
+  }
+
+  get meanPollMs(): number {
+    return this.#pollTime / Math.max(1, this.#polls);
+  }
+
+  async #run(): Promise<void> {
+    let last = performance.now();
+    while (!(this.#finishing && (this.#pending.size === 0 || Date.now() > this.#deadline))) {
+      if (this.#pending.size > 0) {
+        await this.#poll();
+        const now = performance.now();
+        this.#polls += 1;
+        this.#pollTime += now - last;
+        last = now;
+      } else {
+        last = performance.now();
+      }
+      await sleep(POLL_MS);
+    }
+  }
+
+  async #poll(): Promise<void> {
+    const ids = [...this.#pending.keys()];
+    const present = await this.#stores.files.existingIds(ids);
+    const seenAt = Date.now();
+    for (const id of ids) {
+      const watched = this.#pending.get(id);
+      if (!watched || present.has(id)) continue;
+      // Blobs go before the record, so they should be gone by now; a purge that failed half way shows here.
+      const left = await Promise.all(watched.blobs.map((blob) => this.#stores.blobs.exists(blob)));
+      if (left.some(Boolean)) continue;
+      this.#pending.delete(id);
+      watched.gone(seenAt);
+    }
+  }
+}
+
+// ----------------------------------------------------------------------------------------------- report ---
+
+/** The load's figures; `targets`: judge them against the issue's goals (the empty-store run). */
+export function loadFigures(label: string, results: PerStores<LoadResult>, targets: boolean): Figure[] {
+  const goal = (target: Target) => (targets ? target : undefined);
+  const errors = (r: LoadResult) =>
+    Object.entries(r.load.errors)
+      .map(([what, n]) => `${n} × ${what}`)
+      .join(', ') || '0';
+  const spread = (s: Summary) => textCell(`${whole(s.p50)} / ${whole(s.max)} ms (n = ${s.count})`);
+  return [
+    figure(`${label}: round trips/s`, results, (r) => cell(r.load.roundTripsPerSecond), goal({ op: '≥', bound: 800 })),
+    figure(`${label}: round trips (clients × s)`, results, (r) =>
+      textCell(`${r.load.roundTrips} (${r.load.clients} × ${r.load.seconds.toFixed(0)} s)`),
+    ),
+    figure(`${label}: upload p50`, results, (r) => msCell(r.load.uploadMs.p50)),
+    figure(`${label}: upload p99`, results, (r) => msCell(r.load.uploadMs.p99), goal({ op: '≤', bound: 60, text: '≤ 60 ms' })),
+    figure(`${label}: download p50`, results, (r) => msCell(r.load.downloadMs.p50)),
+    figure(
+      `${label}: download p99`,
+      results,
+      (r) => msCell(r.load.downloadMs.p99),
+      goal({ op: '≤', bound: 60, text: '≤ 60 ms' }),
+    ),
+    figure(`${label}: errors`, results, (r) => textCell(errors(r), r.load.errorCount), goal({ op: '=', bound: 0, text: '0' })),
+    figure(`${label}: purge lag p50 / max`, results, (r) => spread(r.lag.purgeLagMs)),
+    figure(
+      `${label}: purge lag p99`,
+      results,
+      (r) => msCell(r.lag.purgeLagMs.p99),
+      goal({ op: '<', bound: 1000, text: '< 1 s' }),
+    ),
+    figure(`${label}: expiry lag p50 / max`, results, (r) => spread(r.lag.expiryLagMs)),
+    figure(
+      `${label}: expiry lag p99`,
+      results,
+      (r) => msCell(r.lag.expiryLagMs.p99),
+      goal({ op: '<', bound: 2000, text: '< 2 s' }),
+    ),
+    figure(`${label}: lag poll interval (resolution)`, results, (r) => cell(r.lag.pollMs, 0, ' ms')),
+    figure(`${label}: CPU ms per round trip: API / worker / bench clients`, results, (r) => {
+      const per = (name: string) => (((r.cpu.seconds[name] ?? 0) * 1000) / Math.max(1, r.load.roundTrips)).toFixed(2);
+      return textCell(`${per('api')} / ${per('worker')} / ${per('bench')}`);
+    }),
+    figure(`${label}: CPU busy: API, worker, bench (% of one core); machine (% of all)`, results, (r) => {
+      const core = (name: string) => ((100 * (r.cpu.seconds[name] ?? 0)) / r.load.seconds).toFixed(0);
+      return textCell(`${core('api')}, ${core('worker')}, ${core('bench')}; ${r.cpu.machineBusyPercent.toFixed(0)} %`);
+    }),
+  ];
+}
+
+const whole = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : '∞');

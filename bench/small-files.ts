@@ -1,117 +1,99 @@
-/** Section 3 (and 5's measurement): many 1 KiB round trips, upload then download, from concurrent clients. */
+/**
+ * Small files: 1 KiB upload + download round trips from concurrent clients for a fixed time. Every download must
+ * equal its upload, or the run fails; an error answer (or a connection error) is counted, not fatal.
+ */
 import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { inParallel, percentile, readText, send } from './support.ts';
+import { readBody, readText, send, summarize, type Summary } from './support.ts';
 
 const FILE_SIZE = 1024;
 
+export interface SmallFilesOptions {
+  readonly clients: number;
+  readonly durationMs: number;
+  /**
+   * Called between a round trip's upload and its download (outside both timings); what it returns is called
+   * once the download has been read to its end. Used to watch files until they are gone.
+   */
+  readonly afterUpload?: (upload: Uploaded) => Promise<((downloadedAt: number) => void) | undefined>;
+}
+
 export interface SmallFilesResult {
-  readonly count: number;
-  readonly concurrency: number;
+  readonly clients: number;
   readonly seconds: number;
+  readonly roundTrips: number;
   readonly roundTripsPerSecond: number;
-  readonly uploadMs: Percentiles;
-  readonly downloadMs: Percentiles;
-  readonly roundTripMs: Percentiles;
-  /** Round trips the server refused (e.g. 503 while the database was busy), by status; not in the latencies. */
-  readonly failures: Record<string, number>;
+  readonly uploadMs: Summary;
+  readonly downloadMs: Summary;
+  /** Round trips that failed, by status or error code; not in the latencies. */
+  readonly errors: Record<string, number>;
+  readonly errorCount: number;
 }
 
-export interface Percentiles {
-  readonly p50: number;
-  readonly p99: number;
+export interface Uploaded {
+  readonly code: string;
+  readonly downloadUrl: string;
+  readonly expiresAt: string;
 }
 
-/** `count` round trips, `concurrency` at a time; every download must equal its upload, or the run fails. */
-export async function smallFiles(url: string, count: number, concurrency: number): Promise<SmallFilesResult> {
+/** Clients start round trips until `durationMs` has passed; the round trips in flight then finish. */
+export async function smallFiles(url: string, options: SmallFilesOptions): Promise<SmallFilesResult> {
   const uploads: number[] = [];
   const downloads: number[] = [];
-  const failures: Record<string, number> = {};
+  const errors: Record<string, number> = {};
   const started = performance.now();
-  await inParallel(
-    Array.from({ length: count }, (_, i) => i),
-    concurrency,
-    async (i) => {
+  const deadline = started + options.durationMs;
+  let sequence = 0;
+  const client = async (): Promise<void> => {
+    while (performance.now() < deadline) {
+      const i = sequence++;
       const content = randomBytes(FILE_SIZE);
-      const t0 = performance.now();
-      let body: Buffer;
-      let t1: number;
       try {
-        const { downloadUrl } = await upload(url, content, i);
-        t1 = performance.now();
-        body = await download(downloadUrl);
+        const t0 = performance.now();
+        const uploaded = await uploadSmall(url, content, i);
+        const t1 = performance.now();
+        const downloaded = await options.afterUpload?.(uploaded);
+        const t2 = performance.now();
+        const body = await downloadSmall(uploaded.downloadUrl);
+        const t3 = performance.now();
+        downloaded?.(Date.now());
+        if (!body.equals(content)) throw new Error(`round trip ${i}: the download differs from the upload`);
+        uploads.push(t1 - t0);
+        downloads.push(t3 - t2);
       } catch (error) {
-        if (!(error instanceof RefusedError)) throw error;
-        failures[error.status] = (failures[error.status] ?? 0) + 1;
-        return;
+        if (!(error instanceof RefusedError) && !isConnectionError(error)) throw error;
+        const key = error instanceof RefusedError ? error.status : error.code;
+        errors[key] = (errors[key] ?? 0) + 1;
       }
-      const t2 = performance.now();
-      if (!body.equals(content)) throw new Error(`round trip ${i}: the download differs from the upload`);
-      uploads.push(t1 - t0);
-      downloads.push(t2 - t1);
-    },
-  );
+    }
+  };
+  await Promise.all(Array.from({ length: options.clients }, client));
   const seconds = (performance.now() - started) / 1000;
-  const both = uploads.map((ms, i) => ms + (downloads[i] ?? 0));
-  const done = uploads.length;
   return {
-    count,
-    concurrency,
+    clients: options.clients,
     seconds,
-    roundTripsPerSecond: done / seconds,
-    uploadMs: percentiles(uploads),
-    downloadMs: percentiles(downloads),
-    roundTripMs: percentiles(both),
-    failures,
+    roundTrips: uploads.length,
+    roundTripsPerSecond: uploads.length / seconds,
+    uploadMs: summarize(uploads),
+    downloadMs: summarize(downloads),
+    errors,
+    errorCount: Object.values(errors).reduce((sum, n) => sum + n, 0),
   };
 }
 
 /** The server answered, with an error status: counted, not fatal (a wrong byte is). */
-class RefusedError extends Error {
+export class RefusedError extends Error {
   readonly status: string;
-  constructor(status: number | undefined, what: string) {
-    super(`${what} answered ${status}`);
+  constructor(status: number | undefined, what: string, body: string) {
+    super(`${what} answered ${status}: ${body.slice(0, 200)}`);
     this.status = String(status);
   }
 }
 
-export function smallFilesRow(label: string, r: SmallFilesResult): string[] {
-  const ms = (p: Percentiles) => `${p.p50.toFixed(1)} / ${p.p99.toFixed(1)}`;
-  return [
-    label,
-    String(r.count),
-    String(r.concurrency),
-    r.roundTripsPerSecond.toFixed(1),
-    ms(r.uploadMs),
-    ms(r.downloadMs),
-    ms(r.roundTripMs),
-    Object.entries(r.failures)
-      .map(([status, n]) => `${n} × ${status}`)
-      .join(', ') || 'none',
-  ];
+function isConnectionError(error: unknown): error is Error & { code: string } {
+  return error instanceof Error && typeof (error as { code?: unknown }).code === 'string';
 }
 
-export const SMALL_FILES_HEADER = [
-  'run',
-  'round trips',
-  'clients',
-  'round trips/s',
-  'upload p50 / p99 ms',
-  'download p50 / p99 ms',
-  'round trip p50 / p99 ms',
-  'refused',
-];
-
-function percentiles(values: readonly number[]): Percentiles {
-  return { p50: percentile(values, 50), p99: percentile(values, 99) };
-}
-
-async function upload(
-  url: string,
-  content: Buffer,
-  i: number,
-  ttl = '1h',
-): Promise<{ downloadUrl: string; code: string; expiresAt: string }> {
+export async function uploadSmall(url: string, content: Buffer, i: number, ttl = '1h'): Promise<Uploaded> {
   const boundary = `----one-time-bench-${i}`;
   const body = Buffer.concat([
     Buffer.from(
@@ -125,19 +107,16 @@ async function upload(
     `${url}/upload?ttl=${ttl}`,
     'POST',
     { 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': body.length, accept: 'application/json' },
-    Readable.from([body]),
+    body,
   );
   const text = await readText(res);
-  if (res.statusCode !== 201) throw new RefusedError(res.statusCode, 'POST /upload');
-  return JSON.parse(text) as { downloadUrl: string; code: string; expiresAt: string };
+  if (res.statusCode !== 201) throw new RefusedError(res.statusCode, 'POST /upload', text);
+  return JSON.parse(text) as Uploaded;
 }
 
-async function download(downloadUrl: string): Promise<Buffer> {
+export async function downloadSmall(downloadUrl: string): Promise<Buffer> {
   const res = await send(downloadUrl, 'GET', {});
-  const parts: Buffer[] = [];
-  for await (const chunk of res as AsyncIterable<Buffer>) parts.push(chunk);
-  if (res.statusCode !== 200) throw new RefusedError(res.statusCode, 'GET /download');
-  return Buffer.concat(parts);
+  const body = await readBody(res);
+  if (res.statusCode !== 200) throw new RefusedError(res.statusCode, 'GET /download', body.toString('utf8'));
+  return body;
 }
-
-export { upload as uploadSmall, download as downloadSmall };

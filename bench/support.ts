@@ -1,4 +1,4 @@
-/** What every benchmark section shares: loopback HTTP, the API and worker as child processes, memory, clean-up. */
+/** What every benchmark section shares: loopback HTTP, child processes, memory, statistics, tables and targets. */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
@@ -7,27 +7,23 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import type { ContainerClient } from '@azure/storage-blob';
-import { Redis } from 'ioredis';
-import { MongoClient } from 'mongodb';
-import { AZURITE_DEV_CONNECTION_STRING } from '@one-time/core';
 
 export const MiB = 1024 * 1024;
-export const MONGO_URL = 'mongodb://127.0.0.1:27017';
-export const REDIS_URL = 'redis://127.0.0.1:6379';
 export const SAMPLE_MS = 50;
 const STALL_TIMEOUT_MS = 60_000; // a request whose socket sees no traffic for this long fails
 const START_TIMEOUT_MS = 30_000;
-const REPO = fileURLToPath(new URL('..', import.meta.url));
+export const REPO = fileURLToPath(new URL('..', import.meta.url));
 
-export type Service = ChildProcessByStdio<null, Readable, null> & { readonly pid: number };
+export const mib = (bytes: number): number => bytes / MiB;
+
+export function progress(message: string): void {
+  process.stderr.write(`bench: ${message}\n`);
+}
 
 export interface Timed<T> {
   readonly value: T;
   readonly seconds: number;
 }
-
-export const mib = (bytes: number): number => bytes / MiB;
 
 export async function timed<T>(work: () => Promise<T>): Promise<Timed<T>> {
   const started = performance.now();
@@ -42,7 +38,7 @@ export function send(
   url: string,
   method: string,
   headers: Record<string, string | number>,
-  body?: Readable,
+  body?: Readable | Buffer,
 ): Promise<IncomingMessage> {
   if (new URL(url).hostname !== '127.0.0.1') throw new Error(`refusing to send to ${url}: loopback only`);
   return new Promise((resolve, reject) => {
@@ -50,41 +46,28 @@ export function send(
     req.once('timeout', () => req.destroy(new Error(`${method} ${url}: no traffic for ${STALL_TIMEOUT_MS / 1000}s`)));
     req.once('error', reject);
     req.once('response', resolve);
-    if (body) pipeline(body, req).catch(reject);
+    if (body instanceof Buffer) req.end(body);
+    else if (body) pipeline(body, req).catch(reject);
     else req.end();
   });
 }
 
-export async function readText(res: IncomingMessage): Promise<string> {
+export async function readBody(res: IncomingMessage): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const chunk of res as AsyncIterable<Buffer>) parts.push(chunk);
-  return Buffer.concat(parts).toString('utf8');
+  return Buffer.concat(parts);
 }
 
-// -------------------------------------------------------------------------------------------- api process ---
+export async function readText(res: IncomingMessage): Promise<string> {
+  return (await readBody(res)).toString('utf8');
+}
 
-/** The API or the worker as its own process, on this run's database, container and queue prefix. */
-export function spawnService(app: 'api' | 'worker', id: string, extraEnv: Record<string, string> = {}): Service {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    HOST: '127.0.0.1',
-    PORT: '0', // the kernel picks a free port; the API prints the address it got
-    MONGO_URL,
-    MONGO_DB: id,
-    REDIS_URL,
-    QUEUE_PREFIX: id,
-    AZURE_STORAGE_CONNECTION_STRING: AZURITE_DEV_CONNECTION_STRING,
-    AZURE_CONTAINER: id,
-    MAX_UPLOAD_SIZE: '4GiB',
-    LOG_LEVEL: 'warn',
-    OPS_PORT: '0',
-    // One client on one address: the benchmark measures the service, not the rate limiter.
-    RATE_LIMIT_UPLOADS: '100000000',
-    RATE_LIMIT_DOWNLOADS: '100000000',
-    RATE_LIMIT_REVOKES: '100000000',
-    ...extraEnv,
-  };
-  delete env.PUBLIC_URL;
+// ------------------------------------------------------------------------------------------------ processes ---
+
+export type Service = ChildProcessByStdio<null, Readable, null> & { readonly pid: number };
+
+/** `node --max-semi-space-size=4 apps/<app>/src/main.ts`, as scripts/start.sh runs it, with exactly `env`. */
+export function spawnService(app: 'api' | 'worker', env: NodeJS.ProcessEnv): Service {
   const child = spawn(process.execPath, ['--max-semi-space-size=4', `apps/${app}/src/main.ts`], {
     cwd: REPO,
     env,
@@ -94,20 +77,37 @@ export function spawnService(app: 'api' | 'worker', id: string, extraEnv: Record
   return child as Service;
 }
 
-/** Resolves with the URL the API prints once it listens. */
-export async function listeningUrl(api: Service): Promise<string> {
-  const match = await printed(api, /listening on (http:\/\/\S+)/);
-  return match[1] ?? '';
+/** Resolves once a process prints a line matching `ready` (its output goes on to stderr, away from the tables). */
+export function printed(service: Service, ready: RegExp): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`no ${String(ready)} within ${START_TIMEOUT_MS / 1000}s`)), START_TIMEOUT_MS);
+    service.stdout.on('data', (data: Buffer) => {
+      process.stderr.write(data);
+      seen += data.toString('utf8');
+      const match = ready.exec(seen);
+      if (match) {
+        clearTimeout(timer);
+        seen = '';
+        resolve(match);
+      }
+    });
+    service.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`the process exited (${code ?? signal}) before it was ready`));
+    });
+  });
 }
 
-export async function stopService(api: Service): Promise<void> {
-  if (api.exitCode !== null || api.signalCode !== null) return;
-  const exited = once(api, 'exit');
-  api.kill('SIGTERM');
-  const stopped = await Promise.race([exited.then(() => true), sleep(10_000, false, { ref: false })]);
+/** SIGTERM (a graceful stop, which also lets `--cpu-prof` write its profile), SIGKILL after 15 s. */
+export async function stopService(service: Service): Promise<void> {
+  if (service.exitCode !== null || service.signalCode !== null) return;
+  const exited = once(service, 'exit');
+  service.kill('SIGTERM');
+  const stopped = await Promise.race([exited.then(() => true), sleep(15_000, false, { ref: false })]);
   if (!stopped) {
-    process.stderr.write('bench: the API ignored SIGTERM for 10s; sending SIGKILL\n');
-    api.kill('SIGKILL');
+    progress(`pid ${service.pid} ignored SIGTERM for 15 s; sending SIGKILL`);
+    service.kill('SIGKILL');
     await exited;
   }
 }
@@ -123,7 +123,7 @@ export function memory(pid: number): { rss: number; hwm: number } {
   return { rss: field('VmRSS'), hwm: field('VmHWM') };
 }
 
-/** Runs `work` while sampling the process's VmRSS every 50 ms; returns its result and the peak seen. */
+/** Runs `work` while sampling the process's VmRSS every SAMPLE_MS; returns its result and the peak seen. */
 export async function withPeakRss<T>(pid: number, work: () => Promise<T>): Promise<{ value: T; peakRss: number }> {
   let peakRss = memory(pid).rss;
   const sample = () => {
@@ -143,77 +143,59 @@ export async function withPeakRss<T>(pid: number, work: () => Promise<T>): Promi
   }
 }
 
-// ---------------------------------------------------------------------------------------------- cleanup ---
+const CLOCK_TICKS = 100; // USER_HZ: /proc counts CPU time in 1/100 s on Linux
 
-/** Removes what the run created: the database, the container and the queue's Redis keys. */
-export async function removeData(id: string, container: ContainerClient): Promise<void> {
-  const steps: Array<[string, () => Promise<unknown>]> = [
-    ['drop Mongo database', () => dropDatabase(id)],
-    ['delete container', () => container.deleteIfExists({ abortSignal: AbortSignal.timeout(30_000) })],
-    ['delete Redis keys', () => deleteRedisKeys(`${id}:*`)],
-  ];
-  for (const [what, step] of steps) {
-    try {
-      await step();
-    } catch (error) {
-      process.stderr.write(`bench: could not ${what} ${id}: ${String(error)}\n`);
-    }
-  }
+/** CPU time (user + system, every thread) a process has used so far, in seconds. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 
-async function dropDatabase(name: string): Promise<void> {
-  const mongo = await MongoClient.connect(MONGO_URL, { serverSelectionTimeoutMS: 10_000, socketTimeoutMS: 30_000 });
-  try {
-    await mongo.db(name).dropDatabase();
-  } finally {
-    await mongo.close();
-  }
+/** Busy and total CPU time of the whole machine (all cores), in ticks. */
+function machineTicks(): { busy: number; total: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+  const ticks = line.split(/\s+/).slice(1).map(Number);
+  const total = ticks.reduce((sum, n) => sum + (Number.isFinite(n) ? n : 0), 0);
+  return { busy: total - (ticks[3] ?? 0) - (ticks[4] ?? 0), total };
 }
 
-async function deleteRedisKeys(pattern: string): Promise<void> {
-  const redis = new Redis(REDIS_URL, { connectTimeout: 10_000, commandTimeout: 10_000, maxRetriesPerRequest: 1 });
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
+export interface CpuUse {
+  /** CPU seconds each named process used over the interval. */
+  readonly seconds: Record<string, number>;
+  /** How busy the whole machine was (all processes, every core), 0–100 %. */
+  readonly machineBusyPercent: number;
 }
 
-export function progress(message: string): void {
-  process.stderr.write(`bench: ${message}\n`);
+/** Starts counting the CPU time of `pids` (by name) and of the machine; the returned function stops it. */
+export function cpuMeter(pids: Record<string, number>): () => CpuUse {
+  const before = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuSeconds(pid)]));
+  const machine = machineTicks();
+  return () => {
+    const after = machineTicks();
+    const seconds = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuSeconds(pid) - (before[name] ?? 0)]));
+    return { seconds, machineBusyPercent: (100 * (after.busy - machine.busy)) / Math.max(1, after.total - machine.total) };
+  };
 }
 
-/** Resolves once a process prints a line matching `ready` (its output goes on to stderr, away from the tables). */
-export function printed(service: Service, ready: RegExp): Promise<RegExpExecArray> {
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    const timer = setTimeout(() => reject(new Error(`no ${String(ready)} within ${START_TIMEOUT_MS / 1000}s`)), START_TIMEOUT_MS);
-    service.stdout.on('data', (data: Buffer) => {
-      process.stderr.write(data);
-      seen += data.toString('utf8');
-      const match = ready.exec(seen);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match);
-      }
-    });
-    service.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`the process exited (${code ?? signal}) before it was ready`));
-    });
-  });
+// ------------------------------------------------------------------------------------------------ figures ---
+
+export interface Summary {
+  readonly count: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
 }
 
 /** The p-th percentile (0–100), nearest rank. */
-export function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
+}
+
+export function summarize(values: readonly number[]): Summary {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { count: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? Number.NaN };
 }
 
 /** Runs `work` for each item with at most `limit` in flight. */
@@ -232,6 +214,99 @@ export async function inParallel<T, R>(
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
   return results;
+}
+
+// ------------------------------------------------------------------------------------------------- tables ---
+
+/** A goal from the issue: `value op bound`, judged on the embedded (default) configuration only. */
+export interface Target {
+  readonly op: '≥' | '≤' | '<' | '=';
+  readonly bound: number;
+  /** How the bound reads in the table, e.g. "≥ 800" or "≥ 0.8 × empty". */
+  readonly text?: string;
+}
+
+export function meets(value: number, target: Target): boolean {
+  if (!Number.isFinite(value)) return false;
+  switch (target.op) {
+    case '≥':
+      return value >= target.bound;
+    case '≤':
+      return value <= target.bound;
+    case '<':
+      return value < target.bound;
+    case '=':
+      return value === target.bound;
+  }
+}
+
+export type Verdict = 'PASS' | 'FAIL';
+
+/** One figure measured on each configuration; `value` is what a target is judged on, `shown` what is printed. */
+export interface Cell {
+  readonly value: number;
+  readonly shown: string;
+}
+
+export interface Figure {
+  readonly label: string;
+  readonly target?: Target;
+  readonly embedded?: Cell;
+  readonly scaleOut?: Cell;
+}
+
+/** A section's results for each configuration that ran. */
+export interface PerStores<R> {
+  readonly embedded?: R | undefined;
+  readonly scaleOut?: R | undefined;
+}
+
+/** One row: `get` applied to each configuration's results (undefined: not measured there). */
+export function figure<R>(label: string, results: PerStores<R>, get: (r: R) => Cell | undefined, target?: Target): Figure {
+  return {
+    label,
+    target,
+    embedded: results.embedded && get(results.embedded),
+    scaleOut: results.scaleOut && get(results.scaleOut),
+  };
+}
+
+export function cell(value: number, digits = 1, unit = ''): Cell {
+  return { value, shown: Number.isFinite(value) ? `${value.toFixed(digits)}${unit}` : String(value) };
+}
+
+/** Milliseconds, whole from 100 up; infinite reads as "never". */
+export function msCell(value: number): Cell {
+  if (value === Number.POSITIVE_INFINITY) return { value, shown: 'never' };
+  return cell(value, value >= 100 ? 0 : 1, ' ms');
+}
+
+export function textCell(shown: string, value = Number.NaN): Cell {
+  return { value, shown };
+}
+
+export function verdictOf(figure: Figure): Verdict | undefined {
+  if (!figure.target || !figure.embedded) return undefined;
+  return meets(figure.embedded.value, figure.target) ? 'PASS' : 'FAIL';
+}
+
+/** Figures side by side: target, embedded (with its verdict), scale-out (no targets there). */
+export function figuresTable(figures: readonly Figure[], columns: { embedded: boolean; scaleOut: boolean }): string {
+  const header = ['figure'];
+  if (columns.embedded) header.push('target (embedded)', 'embedded', 'verdict');
+  if (columns.scaleOut) header.push('scale-out');
+  const rows = figures
+    .filter((f) => (columns.embedded && f.embedded) || (columns.scaleOut && f.scaleOut))
+    .map((f) => {
+      const row = [f.label];
+      if (columns.embedded) {
+        const target = f.target ? (f.target.text ?? `${f.target.op} ${f.target.bound}`) : '';
+        row.push(target, f.embedded?.shown ?? '—', verdictOf(f) ?? '');
+      }
+      if (columns.scaleOut) row.push(f.scaleOut?.shown ?? '—');
+      return row;
+    });
+  return markdownTable(header, rows);
 }
 
 export function markdownTable(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {

@@ -1,10 +1,8 @@
-import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import type { OneTimeClient } from '@one-time/client';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { safeFileName, type OneTimeClient } from '@one-time/client';
 import { progressBar } from './progress.ts';
+import { saveFile } from './save-file.ts';
 
 export interface Output {
   line(text: string): void;
@@ -38,34 +36,51 @@ export async function send(
   }
 }
 
-/** Writes to a temporary name first, so a cut-off download never leaves a file that looks whole. */
-export async function get(client: OneTimeClient, codeOrUrl: string, output: string | undefined, out: Output): Promise<void> {
-  const file = await client.download(codeOrUrl);
-  const target = output ?? file.name;
-  const partial = `${target}.part`;
+/**
+ * Saves one download. The server only suggests a name, reduced to a safe base name in the current folder (or
+ * in `-o` when that is a folder); `-o file` is the user's own choice. Existing files are kept unless `force`.
+ */
+export async function get(
+  client: OneTimeClient,
+  codeOrUrl: string,
+  options: { output?: string; force: boolean },
+  out: Output,
+): Promise<void> {
+  // Ctrl-C or a kill stops the transfer through the normal failure path, so the `.part` file is removed.
+  const abort = new AbortController();
+  const stop = () => abort.abort(new Error('interrupted'));
+  process.once('SIGINT', stop).once('SIGTERM', stop);
   const bar = progressBar('receiving');
-  let received = 0;
-  const count = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      received += chunk.length;
-      bar.update(received, file.size);
-      done(null, chunk);
-    },
-  });
   try {
-    await pipeline(
-      Readable.fromWeb(file.stream as WebReadableStream<Uint8Array>),
-      count,
-      createWriteStream(partial, { flags: 'wx' }),
-    );
-    await rename(partial, target);
+    const file = await client.download(codeOrUrl, { signal: abort.signal });
+    const { output } = options;
+    const intoFolder = output === undefined || (await isFolder(output));
+    // `safeFileName` again although the client already applies it: this is where the write happens.
+    const target = intoFolder ? join(output ?? '.', safeFileName(file.name)) : output;
+    let received = 0;
+    async function* counted(): AsyncGenerator<Uint8Array> {
+      for await (const chunk of file.stream) {
+        received += chunk.length;
+        bar.update(received, file.size);
+        yield chunk;
+      }
+    }
+    const saved = await saveFile(counted(), target, { force: options.force, signal: abort.signal });
+    bar.stop();
+    out.line(`saved ${saved} (${received} bytes)`);
   } catch (error) {
-    await rm(partial, { force: true });
-    throw error;
+    throw abort.signal.aborted ? abort.signal.reason : error;
   } finally {
     bar.stop();
+    process.off('SIGINT', stop).off('SIGTERM', stop);
   }
-  out.line(`saved ${target} (${received} bytes)`);
+}
+
+async function isFolder(path: string): Promise<boolean> {
+  return stat(path).then(
+    (stats) => stats.isDirectory(),
+    () => false,
+  );
 }
 
 export async function info(client: OneTimeClient, codeOrUrl: string, out: Output): Promise<void> {

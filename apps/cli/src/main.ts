@@ -5,10 +5,12 @@ import { UsageError, get, info, revoke, send, type Output } from './commands.ts'
 
 const USAGE = `usage:
   one-time send <files…> [--ttl 1h] [--downloads 1] [--json]
-  one-time get <code|url> [-o path]
+  one-time get <code|url> [-o file|folder] [--force]
   one-time info <code|url>
   one-time revoke <code|url> <delete-token>
 options: --server <url> (or ONE_TIME_URL; default http://127.0.0.1:3000)
+get saves under the server's name, made safe, in the current folder (or the -o folder). It never replaces
+a file: "x.txt" becomes "x (1).txt", "x (2).txt", … unless -f/--force is given.
 Codes and tokens may start with "-": put -- before them, e.g. one-time get -- -AbC…`;
 
 async function main(argv: string[]): Promise<void> {
@@ -21,6 +23,7 @@ async function main(argv: string[]): Promise<void> {
       downloads: { type: 'string' },
       json: { type: 'boolean', default: false },
       output: { type: 'string', short: 'o' },
+      force: { type: 'boolean', short: 'f', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -48,7 +51,7 @@ async function main(argv: string[]): Promise<void> {
       );
     case 'get':
       if (!args[0]) throw new UsageError('get needs a code or a link');
-      return get(client, args[0], values.output, out);
+      return get(client, args[0], { output: values.output, force: values.force }, out);
     case 'info':
       if (!args[0]) throw new UsageError('info needs a code or a link');
       return info(client, args[0], out);

@@ -59,6 +59,21 @@ describe('one-time CLI, run as a child process', () => {
     expect(await readdir(folder)).not.toContain('again.bin.part');
   });
 
+  it('never overwrites a file without --force: name (1).ext, name (2).ext, …', async () => {
+    await writeFile(join(folder, 'x.txt'), 'mine');
+    const sent = await cli(['send', 'x.txt', '--downloads', '3', '--json']);
+    const { code } = JSON.parse(sent.stdout) as { code: string };
+    // x.txt is the file just sent: it exists, so the download takes the next free name.
+    await writeFile(join(folder, 'x.txt'), 'changed since');
+    expect(await cli(['get', '--', code])).toMatchObject({ code: 0, stdout: 'saved x (1).txt (4 bytes)\n' });
+    expect(await cli(['get', '--', code])).toMatchObject({ code: 0, stdout: 'saved x (2).txt (4 bytes)\n' });
+    expect(await readFile(join(folder, 'x.txt'), 'utf8')).toBe('changed since');
+    expect(await readFile(join(folder, 'x (2).txt'), 'utf8')).toBe('mine');
+    expect(await cli(['get', '--force', '--', code])).toMatchObject({ code: 0, stdout: 'saved x.txt (4 bytes)\n' });
+    expect(await readFile(join(folder, 'x.txt'), 'utf8')).toBe('mine');
+    expect((await readdir(folder)).filter((name) => name.startsWith('x')).sort()).toEqual(['x (1).txt', 'x (2).txt', 'x.txt']);
+  });
+
   it('prints the link as plain text and revokes with the token', async () => {
     await writeFile(join(folder, 'note.txt'), 'hello');
     const sent = await cli(['send', 'note.txt', '--server', stack.url], { ONE_TIME_URL: 'http://127.0.0.1:9' });
@@ -85,5 +100,6 @@ describe('one-time CLI, run as a child process', () => {
     const usage = await cli(['frobnicate']);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('unknown command');
+    expect(usage.stderr).toContain('[--force]');
   });
 });

@@ -36,6 +36,7 @@ export interface Uploaded {
 }
 
 export interface Downloaded {
+  /** The server's name reduced to a safe base name (see `safeFileName`): never a path, never hidden. */
   readonly name: string;
   readonly contentType: string;
   /** Unknown for several files (a zip built while it streams). */
@@ -165,7 +166,7 @@ export function fileNameOf(disposition: string | null): string {
     }
   }
   const plain = /(?:^|;)\s*filename\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]+))/i.exec(header);
-  return safeFileName((plain?.[1]?.replace(/\\(.)/g, '$1') ?? plain?.[2] ?? '').trim());
+  return safeFileName(plain?.[1]?.replace(/\\(.)/g, '$1') ?? plain?.[2] ?? '');
 }
 
 async function viaTrpc<T>(call: () => Promise<T>): Promise<T> {

@@ -5,8 +5,9 @@ const MAX_BYTES = 200;
 /** An extension longer than this is treated as part of the name when shortening. */
 const MAX_EXTENSION_BYTES = 20;
 // Control characters (C0, DEL, C1), bidi marks/overrides/isolates (they disguise an extension, `txt.exe`
-// shown as `exe.txt`) and the characters Windows refuses (`:` would even write to an NTFS alternate stream).
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069<>:"|?*]/gu;
+// shown as `exe.txt`), lone surrogates (not encodable as a file name) and the characters Windows refuses
+// (`:` would even write to an NTFS alternate data stream).
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069<>:"|?*]|\p{Cs}/gu;
 // Windows opens a device for these whatever the extension (`con.txt`, `nul.tar.gz`).
 const RESERVED = /^(?:con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)$/i;
 
@@ -16,7 +17,7 @@ const RESERVED = /^(?:con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|cono
  */
 export function safeFileName(name: string, fallback: string = FALLBACK_FILE_NAME): string {
   // Only the last path segment counts (RFC 6266 §4.3): no directories, so no `..` walking out of the folder.
-  const base = name.toWellFormed().split(/[/\\]/).pop() ?? '';
+  const base = name.split(/[/\\]/).pop() ?? '';
   let cleaned = base
     .replace(UNSAFE, '_')
     // Leading dots would hide the file (or make `..`); trailing dots and spaces are dropped by Windows.

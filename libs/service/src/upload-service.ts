@@ -20,7 +20,7 @@ import type { FileRepository } from '@one-time/db';
 import type { BlobStore } from '@one-time/storage';
 import { ByteLimit } from './byte-limit.ts';
 import { SNIFF_BYTES, assertTypeAllowed, sniffContentType } from './content-type.ts';
-import { HeadCapture } from './head-capture.ts';
+import { TypeGate } from './type-gate.ts';
 import { systemClock, type Clock, type Log, type PurgeScheduler, type UploadMetrics } from './ports.ts';
 
 export interface UploadServiceDeps {
@@ -123,23 +123,26 @@ export class UploadSession {
       source.resume(); // let the request body drain so the client gets its answer
       throw error;
     }
-    // size cap → type sniffing → encryption → storage; only ciphertext leaves this process.
+    // size cap → type gate → encryption → storage; only ciphertext leaves this process. The gate refuses a
+    // type as soon as the first bytes show it, before anything past them is stored.
     const limit = new ByteLimit(this.#tally, this.#deps.limits.maxUploadBytes);
-    const head = new HeadCapture(SNIFF_BYTES);
+    const gate = new TypeGate(SNIFF_BYTES, async (head) => {
+      const contentType = await sniffContentType(head);
+      assertTypeAllowed(contentType, this.#deps.types.allowed, this.#deps.types.denied);
+      return contentType;
+    });
     const encrypt = encryptStream(this.#key);
     // Wait for every side, so no block is still being staged when a failed part is cleaned up.
     const results = await Promise.allSettled([
       feed(source, limit),
-      pipeline(limit, head, encrypt),
+      pipeline(limit, gate, encrypt),
       this.#deps.blobs.write(part.blob, encrypt),
     ]);
     this.#deps.metrics?.bytesIn(limit.bytes);
     if (results.some((result) => result.status === 'rejected')) throw mostTelling(results);
     const size = limit.bytes;
     if (declaredSize !== undefined && size !== declaredSize) throw new AppError('UPLOAD_INCOMPLETE');
-    const contentType = await sniffContentType(head.head);
-    assertTypeAllowed(contentType, this.#deps.types.allowed, this.#deps.types.denied);
-    return { ...part, size, contentType };
+    return { ...part, size, contentType: gate.decision };
   }
 
   #ensureRecord(): Promise<void> {
