@@ -76,6 +76,8 @@ export async function createDeployment(stores: Stores, label: string): Promise<D
     // Purges come from their jobs (after a download, at expiry); the periodic sweep, the safety net, would
     // otherwise purge the seeded due records behind the timed pass's back (a scheduler runs once at start).
     SWEEP_INTERVAL: '1h',
+    // The expiry-lag probes upload files that expire after 2 s.
+    TTL_MIN: '1s',
   };
   const config = loadConfig(env);
   let running: { api: Service; worker: Service } | undefined;

@@ -198,6 +198,14 @@ describe('upload limits', () => {
       [{ downloads: '101' }, ''],
       [{ downloads: 'many' }, ''],
       [{}, '?ttl=-1'],
+      // units are required; arrays, objects, unknown names and conflicting duplicates are refused
+      [{}, '?ttl=24'],
+      [{}, '?downloads[]=2'],
+      [{}, '?downloads[a]=2'],
+      [{}, '?ttl=1h&ttl=2h'],
+      [{}, '?tll=1h'],
+      [{ ttl: '1h' }, '?ttl=2h'],
+      [{ 'downloads[]': '2' }, ''],
     ] as const) {
       const response = await uploadMultipart(stack.url, [{ field: 'file', filename: 'a.txt', content: 'a' }], fields, query);
       expect(response.status, JSON.stringify(fields) + query).toBe(400);

@@ -73,6 +73,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     QUEUE_PREFIX: id,
     LOG_LEVEL: 'silent',
     SWEEP_INTERVAL: '1s',
+    TTL_MIN: '1s', // lifecycle tests watch files expire within seconds
     ...(await isolatedStoreEnv(id, stores)),
     ...options.env,
   });

@@ -113,6 +113,7 @@ const envSchema = z.object({
     .default('one-time-files'),
   MAX_UPLOAD_SIZE: size('2GiB'),
   MAX_FILES_PER_UPLOAD: positiveInt(100),
+  TTL_MIN: duration('1m'),
   TTL_DEFAULT: duration('24h'),
   TTL_MAX: duration('7d'),
   DOWNLOADS_DEFAULT: positiveInt(1),
@@ -219,6 +220,8 @@ export const DEFAULT_DATA_DIR = '.data/store';
 export interface Limits {
   readonly maxUploadBytes: number;
   readonly maxFilesPerUpload: number;
+  /** The shortest `ttl` a client may ask for. */
+  readonly ttlMinMs: number;
   readonly ttlDefaultMs: number;
   readonly ttlMaxMs: number;
   readonly downloadsDefault: number;
@@ -254,6 +257,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   const e = parsed.data;
   const problems: string[] = [];
   if (e.TTL_DEFAULT > e.TTL_MAX) problems.push('TTL_DEFAULT: must not be longer than TTL_MAX');
+  if (e.TTL_MIN > e.TTL_DEFAULT) problems.push('TTL_MIN: must not be longer than TTL_DEFAULT');
   if (e.DOWNLOADS_DEFAULT > e.DOWNLOADS_MAX) problems.push('DOWNLOADS_DEFAULT: must not be more than DOWNLOADS_MAX');
   if ((e.DASHBOARD_USER === undefined) !== (e.DASHBOARD_PASSWORD === undefined)) {
     problems.push('DASHBOARD_USER, DASHBOARD_PASSWORD: set both or neither');
@@ -285,6 +289,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     limits: {
       maxUploadBytes: e.MAX_UPLOAD_SIZE,
       maxFilesPerUpload: e.MAX_FILES_PER_UPLOAD,
+      ttlMinMs: e.TTL_MIN,
       ttlDefaultMs: e.TTL_DEFAULT,
       ttlMaxMs: e.TTL_MAX,
       downloadsDefault: e.DOWNLOADS_DEFAULT,

@@ -13,9 +13,21 @@ export function parseDuration(text: string): number | undefined {
   return amount * UNIT_MS[unit];
 }
 
-/** Formats milliseconds as the largest whole unit, for messages and docs (`604800000` → `7d`). */
+/**
+ * What a client may send as `ttl`: a whole number with its unit, `s`, `m`, `h` or `d` (`90s`, `10m`, `24h`,
+ * `7d`). A bare number is refused: seconds or hours would be a guess.
+ */
+const TTL = /^(\d{1,9})(s|m|h|d)$/;
+
+export function parseTtlText(text: string): number | undefined {
+  const match = TTL.exec(text.trim().toLowerCase());
+  if (!match) return undefined;
+  return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+}
+
+/** Formats milliseconds as the largest whole unit of the `ttl` grammar, for messages (`604800000` → `7d`). */
 export function formatDuration(ms: number): string {
-  for (const unit of ['w', 'd', 'h', 'm'] as const) {
+  for (const unit of ['d', 'h', 'm'] as const) {
     if (ms % UNIT_MS[unit] === 0 && ms >= UNIT_MS[unit]) return `${ms / UNIT_MS[unit]}${unit}`;
   }
   return `${Math.round(ms / 1000)}s`;

@@ -1,5 +1,5 @@
 import type { Limits } from './config.ts';
-import { formatDuration, parseDuration } from './duration.ts';
+import { formatDuration, parseTtlText } from './duration.ts';
 import { AppError } from './errors.ts';
 
 export interface UploadOptions {
@@ -12,7 +12,10 @@ export interface RawUploadOptions {
   readonly downloads?: unknown;
 }
 
-/** A field sent twice (`?ttl=1h&ttl=2h`) is ambiguous and refused rather than guessed at. */
+/** The only options an upload takes, as form fields or query parameters. */
+export const UPLOAD_OPTION_NAMES: readonly string[] = ['ttl', 'downloads'];
+
+/** A field sent twice (`?ttl=1h&ttl=2h`), or as a list or object (`downloads[]=2`), is refused, never guessed at. */
 function single(name: string, value: unknown): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value === 'string') return value;
@@ -22,13 +25,15 @@ function single(name: string, value: unknown): string | undefined {
 export function parseTtl(value: unknown, limits: Limits): number {
   const text = single('ttl', value);
   if (text === undefined || text === '') return limits.ttlDefaultMs;
-  const ms = parseDuration(text);
-  if (ms === undefined || ms <= 0) {
-    throw new AppError('BAD_REQUEST', `"ttl" must be a duration such as 10m, 24h or 7d (got "${text.slice(0, 40)}").`);
+  const ms = parseTtlText(text);
+  const range = `from ${formatDuration(limits.ttlMinMs)} to ${formatDuration(limits.ttlMaxMs)}`;
+  if (ms === undefined) {
+    throw new AppError(
+      'BAD_REQUEST',
+      `"ttl" must be a whole number with a unit — s, m, h or d, such as 10m, 24h or 7d — ${range} (got "${text.slice(0, 40)}").`,
+    );
   }
-  if (ms > limits.ttlMaxMs) {
-    throw new AppError('BAD_REQUEST', `"ttl" may be at most ${formatDuration(limits.ttlMaxMs)}.`);
-  }
+  if (ms < limits.ttlMinMs || ms > limits.ttlMaxMs) throw new AppError('BAD_REQUEST', `"ttl" must be ${range}.`);
   return ms;
 }
 
@@ -46,12 +51,31 @@ export function parseDownloads(value: unknown, limits: Limits): number {
 }
 
 /**
- * Options may come as form fields or query parameters; a form field wins. Both are validated, so a bad query
- * parameter is refused before any byte is stored.
+ * Options may come as form fields or query parameters, not both with different values. The query is
+ * validated before any byte is stored; unknown names are refused (a misspelt option must not pass unseen).
  */
 export function parseUploadOptions(fields: RawUploadOptions, query: RawUploadOptions, limits: Limits): UploadOptions {
   return {
-    ttlMs: parseTtl(fields.ttl ?? query.ttl, limits),
-    downloads: parseDownloads(fields.downloads ?? query.downloads, limits),
+    ttlMs: parseTtl(oneOf('ttl', fields.ttl, query.ttl), limits),
+    downloads: parseDownloads(oneOf('downloads', fields.downloads, query.downloads), limits),
   };
+}
+
+/** Refuses any name but the upload options; `where` names the source in the message ("form field", …). */
+export function assertOnlyUploadOptions(where: string, values: Readonly<Record<string, unknown>>): void {
+  const unknown = Object.keys(values).filter((name) => !UPLOAD_OPTION_NAMES.includes(name));
+  if (unknown.length === 0) return;
+  const listed = unknown
+    .slice(0, 5)
+    .map((name) => JSON.stringify(name.slice(0, 40)))
+    .join(', ');
+  throw new AppError('BAD_REQUEST', `Unknown ${where}${unknown.length > 1 ? 's' : ''}: ${listed}. Allowed: ttl, downloads.`);
+}
+
+function oneOf(name: string, field: unknown, query: unknown): unknown {
+  if (field === undefined) return query;
+  if (query !== undefined && single(name, field) !== single(name, query)) {
+    throw new AppError('BAD_REQUEST', `"${name}" is given both as a form field and in the query, with different values.`);
+  }
+  return field;
 }

@@ -15,6 +15,7 @@ describe('loadConfig', () => {
     expect(config.limits).toEqual({
       maxUploadBytes: 2 * 1024 ** 3,
       maxFilesPerUpload: 100,
+      ttlMinMs: 60_000,
       ttlDefaultMs: 24 * 3_600_000,
       ttlMaxMs: 7 * 86_400_000,
       downloadsDefault: 1,

@@ -7,6 +7,7 @@ import {
   loadConfig,
   parseDuration,
   parseSize,
+  assertOnlyUploadOptions,
   parseUploadOptions,
   sanitizeFileName,
 } from '../src/index.ts';
@@ -71,11 +72,32 @@ describe('upload options', () => {
   const { limits } = loadConfig({});
   it('defaults and caps', () => {
     expect(parseUploadOptions({}, {}, limits)).toEqual({ ttlMs: 86_400_000, downloads: 1 });
-    expect(parseUploadOptions({ ttl: '10m' }, { ttl: '7d', downloads: '3' }, limits)).toEqual({ ttlMs: 600_000, downloads: 3 });
+    expect(parseUploadOptions({ ttl: '10m' }, { downloads: '3' }, limits)).toEqual({ ttlMs: 600_000, downloads: 3 });
+    expect(parseUploadOptions({ ttl: '10m' }, { ttl: '10m' }, limits)).toEqual({ ttlMs: 600_000, downloads: 1 });
+    expect(parseUploadOptions({}, { ttl: '90s' }, limits)).toEqual({ ttlMs: 90_000, downloads: 1 });
+  });
+  it('says in its messages what the README says: units s, m, h, d; from TTL_MIN to TTL_MAX', () => {
+    expect(() => parseUploadOptions({ ttl: '24' }, {}, limits)).toThrow(
+      /"ttl" must be a whole number with a unit — s, m, h or d, such as 10m, 24h or 7d — from 1m to 7d \(got "24"\)/,
+    );
+    expect(() => parseUploadOptions({ ttl: '8d' }, {}, limits)).toThrow('"ttl" must be from 1m to 7d.');
+    expect(() => parseUploadOptions({ ttl: '1s' }, {}, limits)).toThrow('"ttl" must be from 1m to 7d.');
+    expect(() => parseUploadOptions({ ttl: '1w' }, {}, limits)).toThrow(/whole number with a unit/);
+  });
+  it('refuses an option given both ways with different values, and unknown names', () => {
+    expect(() => parseUploadOptions({ ttl: '10m' }, { ttl: '7d' }, limits)).toThrow(/both as a form field and in the query/);
+    expect(() => assertOnlyUploadOptions('query parameter', { 'downloads[]': '2' })).toThrow(
+      'Unknown query parameter: "downloads[]". Allowed: ttl, downloads.',
+    );
+    expect(() => assertOnlyUploadOptions('query parameter', { ttl: '1h', downloads: '2' })).not.toThrow();
   });
   it.each([
     { ttl: '8d' },
     { ttl: '0' },
+    { ttl: '0m' },
+    { ttl: '24' },
+    { ttl: '30s' },
+    { ttl: ['1h', '2h'] },
     { downloads: '0' },
     { downloads: '101' },
     { downloads: '1e2' },

@@ -1,19 +1,17 @@
 import type { Readable } from 'node:stream';
 import { Router, type Request, type Response } from 'express';
 import multer from 'multer';
-import { AppError, type Config, parseUploadOptions } from '@one-time/core';
+import { AppError, type Config, type UploadOptions, assertOnlyUploadOptions, parseUploadOptions } from '@one-time/core';
 import type { UploadResult, UploadService, UploadSession } from '@one-time/service';
 import { BlobStorageEngine } from './blob-storage-engine.ts';
 import { fromBodyParsing } from './errors.ts';
-
-const ALLOWED_FIELDS = new Set(['ttl', 'downloads']);
 
 /** `POST /upload` (multipart, any file field name) and `PUT /upload/:filename` (raw body, for `curl -T`). */
 export function uploadRoutes(config: Config, publicUrl: string, uploads: UploadService): Router {
   const router = Router();
 
   router.post('/upload', async (req, res) => {
-    parseUploadOptions({}, req.query, config.limits); // fail fast, before any byte is stored
+    queryOptions(req, config); // fail fast, before any byte is stored
     if (!req.is('multipart/form-data')) throw new AppError('NOT_MULTIPART');
     const session = uploads.begin();
     const result = await withSession(session, async () => {
@@ -24,7 +22,7 @@ export function uploadRoutes(config: Config, publicUrl: string, uploads: UploadS
   });
 
   router.put('/upload/:filename', async (req, res) => {
-    const options = parseUploadOptions({}, req.query, config.limits);
+    const options = queryOptions(req, config);
     const declared = declaredLength(req);
     if (declared !== undefined && declared > config.limits.maxUploadBytes) throw new AppError('PAYLOAD_TOO_LARGE');
     const session = uploads.begin();
@@ -71,14 +69,15 @@ function receiveMultipart(req: Request, res: Response, session: UploadSession, c
 
 function fieldsOf(body: unknown): { ttl?: unknown; downloads?: unknown } {
   const fields = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
-  const unknown = Object.keys(fields).filter((name) => !ALLOWED_FIELDS.has(name));
-  if (unknown.length > 0) {
-    throw new AppError(
-      'BAD_REQUEST',
-      `Unknown form field${unknown.length > 1 ? 's' : ''}: ${unknown.slice(0, 5).join(', ').slice(0, 200)}. Allowed: ttl, downloads.`,
-    );
-  }
+  assertOnlyUploadOptions('form field', fields);
   return { ttl: fields.ttl, downloads: fields.downloads };
+}
+
+/** The options in the query string, checked before anything is read or stored. */
+export function queryOptions(req: Request, config: Config): UploadOptions {
+  const query = req.query as Record<string, unknown>;
+  assertOnlyUploadOptions('query parameter', query);
+  return parseUploadOptions({}, query, config.limits);
 }
 
 function declaredLength(req: Request): number | undefined {
