@@ -163,6 +163,18 @@ async function deleteContainer(name: string): Promise<void> {
     .deleteIfExists({ abortSignal: AbortSignal.timeout(60_000) });
 }
 
+/** CPU seconds the Redis server has used since it started (it serves the queue of both configurations). */
+export async function redisCpuSeconds(): Promise<number> {
+  const redis = new Redis(REDIS_URL, { connectTimeout: 10_000, commandTimeout: 10_000, maxRetriesPerRequest: 1 });
+  try {
+    const info = await redis.info('cpu');
+    const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
+    return field('used_cpu_sys') + field('used_cpu_user');
+  } finally {
+    redis.disconnect();
+  }
+}
+
 async function deleteRedisKeys(pattern: string): Promise<void> {
   const redis = new Redis(REDIS_URL, { connectTimeout: 10_000, commandTimeout: 10_000, maxRetriesPerRequest: 1 });
   try {

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileIdForCode } from '@one-time/core';
-import type { OpenedStores, Stack } from './deployment.ts';
+import { redisCpuSeconds, type OpenedStores, type Stack } from './deployment.ts';
 import { RefusedError, smallFiles, uploadSmall, type SmallFilesResult } from './small-files.ts';
 import {
   cell,
@@ -46,7 +46,7 @@ export interface LagResult {
 export interface LoadResult {
   readonly load: SmallFilesResult;
   readonly lag: LagResult;
-  /** CPU the API, the worker and this process (clients and lag watcher) used during the load. */
+  /** CPU the API, the worker, Redis and this process (clients and lag watcher) used during the load. */
   readonly cpu: CpuUse;
 }
 
@@ -58,6 +58,7 @@ export async function smallFilesWithLags(
   durationMs: number,
 ): Promise<LoadResult> {
   const cpu = cpuMeter({ api: api.pid, worker: worker.pid, bench: process.pid });
+  const redisBefore = await redisCpuSeconds();
   const watcher = new GoneWatcher(stores);
   const purgeLags: Array<Promise<number>> = [];
   let lastSample = 0;
@@ -74,7 +75,8 @@ export async function smallFilesWithLags(
     },
   });
   const expiry = await prober;
-  const cpuUse = cpu();
+  const counted = cpu();
+  const cpuUse = { ...counted, seconds: { ...counted.seconds, redis: (await redisCpuSeconds()) - redisBefore } };
   await watcher.finish(DRAIN_MS);
   const purge = await Promise.all(purgeLags);
   const expiryLags = await Promise.all(expiry.lags);
@@ -239,13 +241,15 @@ export function loadFigures(label: string, results: PerStores<LoadResult>, targe
       goal({ op: '<', bound: 2000, text: '< 2 s' }),
     ),
     figure(`${label}: lag poll interval (resolution)`, results, (r) => cell(r.lag.pollMs, 0, ' ms')),
-    figure(`${label}: CPU ms per round trip: API / worker / bench clients`, results, (r) => {
+    figure(`${label}: CPU ms per round trip: API / worker / Redis / bench`, results, (r) => {
       const per = (name: string) => (((r.cpu.seconds[name] ?? 0) * 1000) / Math.max(1, r.load.roundTrips)).toFixed(2);
-      return textCell(`${per('api')} / ${per('worker')} / ${per('bench')}`);
+      return textCell(`${per('api')} / ${per('worker')} / ${per('redis')} / ${per('bench')}`);
     }),
-    figure(`${label}: CPU busy: API, worker, bench (% of one core); machine (% of all)`, results, (r) => {
+    figure(`${label}: CPU % of one core: API / worker / Redis / bench; machine % of all`, results, (r) => {
       const core = (name: string) => ((100 * (r.cpu.seconds[name] ?? 0)) / r.load.seconds).toFixed(0);
-      return textCell(`${core('api')}, ${core('worker')}, ${core('bench')}; ${r.cpu.machineBusyPercent.toFixed(0)} %`);
+      return textCell(
+        `${core('api')} / ${core('worker')} / ${core('redis')} / ${core('bench')}; ${r.cpu.machineBusyPercent.toFixed(0)}`,
+      );
     }),
   ];
 }

@@ -14,6 +14,7 @@ import { uploadRoutes } from './http/upload-routes.ts';
 import { webRoutes } from './http/web-routes.ts';
 import { opsRoutes, type ApiMetrics } from '@one-time/ops';
 import { countRejects, operationMetrics, reasonOf } from './http/operation-metrics.ts';
+import { continueUnlessUpload } from './http/expect-continue.ts';
 
 export interface AppOps {
   readonly metrics: ApiMetrics;
@@ -69,6 +70,7 @@ export function createApp(config: Config, publicUrl: string, infra: Infrastructu
       stopping: ops.stopping,
     }),
   );
+  app.use(continueUnlessUpload());
   app.use('/upload', limits.uploads);
   app.use('/download', limits.downloads);
   app.use('/files', limits.revokes);

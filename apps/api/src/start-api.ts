@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import { connectInfrastructure, type Infrastructure } from '@one-time/infra';
 import { ApiMetrics, drainServer } from '@one-time/ops';
 import { createApp } from './create-app.ts';
+import { deferContinue } from './http/expect-continue.ts';
 
 export interface RunningApi {
   readonly url: string;
@@ -41,7 +42,9 @@ export async function startApi(config: Config, options: StartApiOptions = {}): P
   const publicUrl = config.publicUrl ?? url;
   const metrics = new ApiMetrics();
   let stopping = false;
-  server.on('request', createApp(config, publicUrl, infra, log, { metrics, stopping: () => stopping }));
+  const app = createApp(config, publicUrl, infra, log, { metrics, stopping: () => stopping });
+  server.on('request', app);
+  server.on('checkContinue', deferContinue(app));
   log.info({ url, publicUrl }, 'API listening');
   let closing: Promise<void> | undefined;
   return {

@@ -5,6 +5,7 @@ import { AppError, type Config, type UploadOptions, assertOnlyUploadOptions, par
 import type { UploadResult, UploadService, UploadSession } from '@one-time/service';
 import { BlobStorageEngine } from './blob-storage-engine.ts';
 import { fromBodyParsing } from './errors.ts';
+import { allowBody } from './expect-continue.ts';
 
 /** `POST /upload` (multipart, any file field name) and `PUT /upload/:filename` (raw body, for `curl -T`). */
 export function uploadRoutes(config: Config, publicUrl: string, uploads: UploadService): Router {
@@ -13,6 +14,8 @@ export function uploadRoutes(config: Config, publicUrl: string, uploads: UploadS
   router.post('/upload', async (req, res) => {
     queryOptions(req, config); // fail fast, before any byte is stored
     if (!req.is('multipart/form-data')) throw new AppError('NOT_MULTIPART');
+    refuseOverCap(req, config.limits.maxUploadBytes + MULTIPART_FRAMING_BYTES);
+    allowBody(req, res);
     const session = uploads.begin();
     const result = await withSession(session, async () => {
       await receiveMultipart(req, res, session, config);
@@ -23,8 +26,8 @@ export function uploadRoutes(config: Config, publicUrl: string, uploads: UploadS
 
   router.put('/upload/:filename', async (req, res) => {
     const options = queryOptions(req, config);
-    const declared = declaredLength(req);
-    if (declared !== undefined && declared > config.limits.maxUploadBytes) throw new AppError('PAYLOAD_TOO_LARGE');
+    const declared = refuseOverCap(req, config.limits.maxUploadBytes);
+    allowBody(req, res);
     const session = uploads.begin();
     const result = await withSession(session, async () => {
       await session.addPart(req as Readable, {
@@ -78,6 +81,19 @@ export function queryOptions(req: Request, config: Config): UploadOptions {
   const query = req.query as Record<string, unknown>;
   assertOnlyUploadOptions('query parameter', query);
   return parseUploadOptions({}, query, config.limits);
+}
+
+/**
+ * A multipart body is the files plus their part headers and boundaries: a declared length this far over the
+ * cap cannot be within it, whatever the framing.
+ */
+const MULTIPART_FRAMING_BYTES = 1024 * 1024;
+
+/** Refuses a declared length over `cap` before the body is read (or, with `Expect: 100-continue`, sent). */
+function refuseOverCap(req: Request, cap: number): number | undefined {
+  const declared = declaredLength(req);
+  if (declared !== undefined && declared > cap) throw new AppError('PAYLOAD_TOO_LARGE');
+  return declared;
 }
 
 function declaredLength(req: Request): number | undefined {
