@@ -15,6 +15,7 @@ import { webRoutes } from './http/web-routes.ts';
 import { opsRoutes, type ApiMetrics } from '@one-time/ops';
 import { countRejects, operationMetrics, reasonOf } from './http/operation-metrics.ts';
 import { continueUnlessUpload } from './http/expect-continue.ts';
+import { uploadsInFlight } from './http/slow-clients.ts';
 
 export interface AppOps {
   readonly metrics: ApiMetrics;
@@ -71,7 +72,7 @@ export function createApp(config: Config, publicUrl: string, infra: Infrastructu
     }),
   );
   app.use(continueUnlessUpload());
-  app.use('/upload', limits.uploads);
+  app.use('/upload', limits.uploads, uploadsInFlight(config.connections.uploadsPerClient));
   app.use('/download', limits.downloads);
   app.use('/files', limits.revokes);
   app.use('/trpc/file.info', limits.downloads);

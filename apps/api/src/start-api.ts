@@ -6,6 +6,7 @@ import { connectInfrastructure, type Infrastructure } from '@one-time/infra';
 import { ApiMetrics, drainServer } from '@one-time/ops';
 import { createApp } from './create-app.ts';
 import { deferContinue } from './http/expect-continue.ts';
+import { limitSlowClients } from './http/slow-clients.ts';
 
 export interface RunningApi {
   readonly url: string;
@@ -30,9 +31,10 @@ export interface StartApiOptions {
 export async function startApi(config: Config, options: StartApiOptions = {}): Promise<RunningApi> {
   const log = createLogger('api', config.logLevel, options.logDestination);
   const infra = await connectInfrastructure(config);
-  const server = createServer();
+  // Stalled headers are noticed within a second of HEADERS_TIMEOUT (Node checks every `connectionsCheckingInterval`).
+  const server = createServer({ connectionsCheckingInterval: Math.min(1_000, config.connections.headersMs) });
   server.on('clientError', answerUnparsableRequest);
-  server.requestTimeout = 0; // large transfers may take long; idle sockets are bounded by headersTimeout/keepAlive
+  limitSlowClients(server, config.connections);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, resolve);
@@ -44,7 +46,7 @@ export async function startApi(config: Config, options: StartApiOptions = {}): P
   let stopping = false;
   const app = createApp(config, publicUrl, infra, log, { metrics, stopping: () => stopping });
   server.on('request', app);
-  server.on('checkContinue', deferContinue(app));
+  server.on('checkContinue', deferContinue((req, res) => server.emit('request', req, res)));
   log.info({ url, publicUrl }, 'API listening');
   let closing: Promise<void> | undefined;
   return {

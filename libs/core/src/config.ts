@@ -141,6 +141,9 @@ const envSchema = z.object({
   DENIED_TYPES: typeList,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SHUTDOWN_TIMEOUT: duration('30s'),
+  HEADERS_TIMEOUT: duration('10s'),
+  IDLE_TIMEOUT: duration('30s'),
+  UPLOADS_IN_FLIGHT_PER_CLIENT: positiveInt(4),
   METRICS_TOKEN: secret(16),
   DASHBOARD_ENABLED: flag('false'),
   DASHBOARD_ACTIONS: flag('false'),
@@ -183,6 +186,12 @@ export interface Config {
     readonly downloads: number;
     readonly revokes: number;
   };
+  /**
+   * Slow or stalled clients: all request headers within `headersMs`; a connection on which nothing moves for
+   * `idleMs` is cut (an upload at any steady speed is never cut, however long it takes); at most
+   * `uploadsPerClient` uploads in flight per client IP and API process.
+   */
+  readonly connections: { readonly headersMs: number; readonly idleMs: number; readonly uploadsPerClient: number };
   /** Express `trust proxy`: false, true, a hop count, or addresses/subnets of the proxies in front. */
   readonly trustProxy: boolean | number | string;
   /** Sniffed content types accepted; an empty allow-list accepts every type not denied. */
@@ -303,6 +312,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       revokes: e.RATE_LIMIT_REVOKES,
     },
     trustProxy: e.TRUST_PROXY,
+    connections: { headersMs: e.HEADERS_TIMEOUT, idleMs: e.IDLE_TIMEOUT, uploadsPerClient: e.UPLOADS_IN_FLIGHT_PER_CLIENT },
     timing: {
       uploadDeadlineMs: e.UPLOAD_DEADLINE,
       streamLeaseMs: e.STREAM_LEASE,
