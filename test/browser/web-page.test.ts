@@ -97,7 +97,7 @@ describe('the web page', () => {
       expect(await landing.locator('#file-expires').innerText()).toMatch(/^in 1 hour \(/);
       expect(await landing.locator('#file-downloads').innerText()).toBe('1');
     }
-    expect(await landing.locator('#curl-command').textContent()).toBe(`curl -OJ ${link.replace('/d/', '/download/')}`);
+    expect(await landing.locator('#curl-command').textContent()).toBe(`curl -fOJ ${link.replace('/d/', '/download/')}`);
     await screenshot(landing, '04-landing');
 
     const [download] = await Promise.all([
@@ -139,16 +139,25 @@ describe('the web page', () => {
       'Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.5266; Pro)',
       'curl/8.5.0',
     ];
+    const browserAccept = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
     for (const method of ['GET', 'HEAD']) {
       for (const agent of agents) {
-        const response = await fetch(answer.url, { method, headers: { 'user-agent': agent, accept: '*/*' } });
-        expect(response.status).toBe(200);
-        expect(response.headers.get('content-type')).toMatch(/^text\/html/);
-        expect(response.headers.get('cache-control')).toBe('no-store');
-        expect(response.headers.get('x-robots-tag')).toBe('noindex, nofollow');
-        expect(response.headers.get('content-security-policy')).toContain("script-src 'self'");
-        // A preview shows nothing about the file: the page is the same for every code.
-        if (method === 'GET') expect(await response.text()).not.toContain('secret-plans');
+        for (const accept of ['*/*', browserAccept]) {
+          const response = await fetch(answer.url, { method, headers: { 'user-agent': agent, accept } });
+          expect(response.headers.get('cache-control')).toBe('no-store');
+          expect(response.headers.get('x-robots-tag')).toBe('noindex, nofollow');
+          if (accept === browserAccept) {
+            expect(response.status).toBe(200);
+            expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+            expect(response.headers.get('content-security-policy')).toContain("script-src 'self'");
+          } else {
+            // Not asking for HTML (curl, scripts, some bots): a short text with the direct command, and a 406.
+            expect(response.status).toBe(406);
+            expect(response.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+          }
+          // A preview shows nothing about the file: the page is the same for every code.
+          if (method === 'GET') expect(await response.text()).not.toContain('secret-plans');
+        }
       }
     }
     // Previewers that render pages run the script, which only reads `file.info`.

@@ -97,7 +97,7 @@ export function createApp(config: Config, publicUrl: string, infra: Infrastructu
   app.use(uploadRoutes(config, publicUrl, uploads));
   app.use(downloadRoutes(downloads, log, (bytes) => ops.metrics.bytesOut(bytes)));
   app.use(revokeRoutes(revokes));
-  app.use(webRoutes(log));
+  app.use(webRoutes(log, publicUrl));
   app.use(() => {
     throw new AppError('NOT_FOUND', 'No such endpoint.');
   });

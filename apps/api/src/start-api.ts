@@ -46,7 +46,10 @@ export async function startApi(config: Config, options: StartApiOptions = {}): P
   let stopping = false;
   const app = createApp(config, publicUrl, infra, log, { metrics, stopping: () => stopping });
   server.on('request', app);
-  server.on('checkContinue', deferContinue((req, res) => server.emit('request', req, res)));
+  server.on(
+    'checkContinue',
+    deferContinue((req, res) => server.emit('request', req, res)),
+  );
   log.info({ url, publicUrl }, 'API listening');
   let closing: Promise<void> | undefined;
   return {

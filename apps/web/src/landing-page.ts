@@ -22,7 +22,7 @@ const hideError = (): void => clearError(errorBox);
 const RECHECK_DELAYS_MS = [700, 1000, 1500, 2000, 3000, 5000, 8000, 10000];
 
 form.action = downloadPath;
-byId('curl-command').textContent = `curl -OJ ${location.origin}${downloadPath}`;
+byId('curl-command').textContent = `curl -fOJ ${location.origin}${downloadPath}`;
 void start();
 
 async function start(): Promise<void> {

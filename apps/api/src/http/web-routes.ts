@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import express, { Router, type Response } from 'express';
+import express, { Router, type Request, type Response } from 'express';
 import type { Log } from '@one-time/service';
-import { AppError } from '@one-time/core';
+import { AppError, isWellFormedCode } from '@one-time/core';
 import { webDistDir } from '@one-time/web';
 
 /** The pages run only our own script and style; they load nothing from elsewhere (closed LANs). */
@@ -19,10 +19,11 @@ export const PAGE_CSP = [
 
 /**
  * `GET /` (send) and `GET /d/:code` (the landing page of a share link) plus their hashed assets. The landing page
- * is the same static document for every code, known or not: fetching it never consumes anything, and a link
- * preview learns nothing about the file. Its script asks `file.info` and downloads only on a click.
+ * is the same document for every code, known or not (only the direct link for readers without JavaScript is
+ * filled in): fetching it never consumes anything, and a link preview learns nothing about the file. Its script
+ * asks `file.info` and downloads only on a click. A client that does not ask for HTML gets a short text instead.
  */
-export function webRoutes(log: Log, distDir: string = webDistDir): Router {
+export function webRoutes(log: Log, publicUrl: string, distDir: string = webDistDir): Router {
   const router = Router();
   const pages = readPages(distDir);
   if (pages === undefined) {
@@ -37,7 +38,11 @@ export function webRoutes(log: Log, distDir: string = webDistDir): Router {
     },
   );
   router.get('/', (_req, res) => sendPage(res, pages.send));
-  router.get('/d/:code', (_req, res) => sendPage(res, pages.landing));
+  router.get('/d/:code', (req, res) => {
+    const directLink = isWellFormedCode(req.params.code) ? `${publicUrl}/download/${req.params.code}` : undefined;
+    if (wantsPage(req)) sendPage(res, landingPage(pages.landing, directLink));
+    else sendTerminalHint(res, directLink);
+  });
   router.get('/favicon.svg', (_req, res) => {
     res.setHeader('Cache-Control', 'public, max-age=86400');
     res.type('image/svg+xml').send(pages.favicon);
@@ -59,6 +64,30 @@ function readPages(distDir: string): Pages | undefined {
   if (!files.every((file) => existsSync(file))) return undefined;
   const [send, landing, favicon] = files.map((file) => readFileSync(file, 'utf8')) as [string, string, string];
   return { send, landing, favicon };
+}
+
+/** Browsers ask for HTML by name; curl, wget and scripts send `*\/*` or nothing. */
+function wantsPage(req: Request): boolean {
+  return /\b(text\/html|application\/xhtml\+xml)\b/i.test(req.headers.accept ?? '');
+}
+
+/** The direct command for readers without JavaScript; the code is well-formed (URL-safe) or absent. */
+function landingPage(html: string, directLink: string | undefined): string {
+  return html.replace('{{direct-link}}', directLink ?? 'this address with /download/ in place of /d/');
+}
+
+/**
+ * A terminal that fetched the share link would save this page as the file. It gets a short text instead,
+ * with the command that downloads, and a 406 so that `curl -f` fails rather than saving anything. Nothing is
+ * consumed and the file is not named.
+ */
+function sendTerminalHint(res: Response, directLink: string | undefined): void {
+  const text = directLink
+    ? `This is the page of a one-time file, for a browser. To download the file from a terminal (this uses it up):\n\n  curl -fOJ ${directLink}\n`
+    : 'This is not a well-formed one-time link.\n';
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('X-Robots-Tag', 'noindex, nofollow');
+  res.status(406).type('text/plain; charset=utf-8').send(text);
 }
 
 function sendPage(res: Response, html: string): void {
