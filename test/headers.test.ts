@@ -38,3 +38,22 @@ describe('headers on every kind of answer', () => {
     expect(response.headers.get('cache-control')).toBe('no-store');
   });
 });
+
+describe('text downloads', () => {
+  it('serves text that is valid UTF-8 throughout as text/plain; charset=utf-8', async () => {
+    const answer = await uploadJson(stack.url, [{ field: 'file', filename: 'u.txt', content: `${'a'.repeat(8000)} naïve 日本` }]);
+    const response = await fetch(answer.downloadUrl);
+    expect(response.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+    expect(response.headers.get('content-disposition')).toMatch(/^inline/);
+    expect(await response.text()).toContain('naïve 日本');
+  });
+
+  it('serves a file whose head is text but whose rest is not as opaque bytes, as an attachment', async () => {
+    const content = Buffer.concat([Buffer.from('a'.repeat(8000)), Buffer.from([0xff, 0xfe, 0x00, 0x01])]);
+    const answer = await uploadJson(stack.url, [{ field: 'file', filename: 'fake.txt', content }]);
+    const response = await fetch(answer.downloadUrl);
+    expect(response.headers.get('content-type')).toBe('application/octet-stream');
+    expect(response.headers.get('content-disposition')).toMatch(/^attachment/);
+    expect(Buffer.from(await response.arrayBuffer()).equals(content)).toBe(true);
+  });
+});

@@ -73,7 +73,7 @@ describe('upload once, download once', () => {
     expect(Date.parse(response.headers.get('x-expires-at') ?? '')).toBeGreaterThan(Date.now());
     const download = await fetch(direct);
     expect(await download.text()).toBe('hello');
-    expect(download.headers.get('content-type')).toBe('text/plain');
+    expect(download.headers.get('content-type')).toBe('text/plain; charset=utf-8');
   });
 
   it('takes a raw PUT body, as curl -T sends it', async () => {

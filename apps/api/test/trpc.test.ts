@@ -35,7 +35,7 @@ describe('tRPC router through createCaller (no HTTP)', () => {
       expect(await caller.file.info({ code: answer.code })).toEqual({
         available: true,
         name: 'info.txt',
-        contentType: 'text/plain',
+        contentType: 'text/plain; charset=utf-8',
         size: 8,
         expiresAt: answer.expiresAt,
         downloadsLeft: 2,

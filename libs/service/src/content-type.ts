@@ -46,7 +46,8 @@ function looksLikeText(head: Buffer): boolean {
 const INLINE = [/^image\/(png|jpeg|gif|webp|avif|bmp|apng)$/, /^audio\//, /^video\//, /^text\/plain$/];
 
 export function isInlineSafe(contentType: string): boolean {
-  return INLINE.some((pattern) => pattern.test(contentType));
+  const essence = contentType.split(';')[0]!.trim().toLowerCase();
+  return INLINE.some((pattern) => pattern.test(essence));
 }
 
 /** Applies the configured allow-list and deny-list (patterns such as `image/*`). Empty allow-list: all. */

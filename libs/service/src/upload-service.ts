@@ -21,6 +21,7 @@ import type { BlobStore } from '@one-time/storage';
 import { ByteLimit } from './byte-limit.ts';
 import { SNIFF_BYTES, assertTypeAllowed, sniffContentType } from './content-type.ts';
 import { TypeGate } from './type-gate.ts';
+import { Utf8Check } from './utf8-check.ts';
 import { systemClock, type Clock, type Log, type PurgeScheduler, type UploadMetrics } from './ports.ts';
 
 export interface UploadServiceDeps {
@@ -131,18 +132,19 @@ export class UploadSession {
       assertTypeAllowed(contentType, this.#deps.types.allowed, this.#deps.types.denied);
       return contentType;
     });
+    const utf8 = new Utf8Check();
     const encrypt = encryptStream(this.#key);
     // Wait for every side, so no block is still being staged when a failed part is cleaned up.
     const results = await Promise.allSettled([
       feed(source, limit),
-      pipeline(limit, gate, encrypt),
+      pipeline(limit, gate, utf8, encrypt),
       this.#deps.blobs.write(part.blob, encrypt),
     ]);
     this.#deps.metrics?.bytesIn(limit.bytes);
     if (results.some((result) => result.status === 'rejected')) throw mostTelling(results);
     const size = limit.bytes;
     if (declaredSize !== undefined && size !== declaredSize) throw new AppError('UPLOAD_INCOMPLETE');
-    return { ...part, size, contentType: gate.decision };
+    return { ...part, size, contentType: withCharset(gate.decision, utf8.valid) };
   }
 
   #ensureRecord(): Promise<void> {
@@ -235,6 +237,15 @@ export class UploadSession {
       if (rethrow && failed) throw failed.reason;
     }
   }
+}
+
+/**
+ * Text is served as UTF-8 only when every byte is valid UTF-8; text whose head looked fine but whose rest is
+ * not is no text at all, and is served as opaque bytes.
+ */
+function withCharset(sniffed: string, validUtf8: boolean): string {
+  if (sniffed !== 'text/plain') return sniffed;
+  return validUtf8 ? 'text/plain; charset=utf-8' : 'application/octet-stream';
 }
 
 /**
