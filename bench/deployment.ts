@@ -73,6 +73,7 @@ export async function createDeployment(stores: Stores, label: string): Promise<D
     RATE_LIMIT_UPLOADS: '1000000',
     RATE_LIMIT_DOWNLOADS: '1000000',
     RATE_LIMIT_REVOKES: '1000000',
+    UPLOADS_IN_FLIGHT_PER_CLIENT: '1000000',
     // Purges come from their jobs (after a download, at expiry); the periodic sweep, the safety net, would
     // otherwise purge the seeded due records behind the timed pass's back (a scheduler runs once at start).
     SWEEP_INTERVAL: '1h',

@@ -64,6 +64,7 @@ export async function smallFilesWithLags(
   let lastSample = 0;
   const until = Date.now() + durationMs;
   const prober = probeExpiry(url, stores, watcher, until - EXPIRY_TTL_S * 1000 - 1000);
+  prober.catch(() => undefined); // awaited (and so thrown) after the load; until then not "unhandled"
   const load = await smallFiles(url, {
     clients,
     durationMs,
@@ -149,6 +150,7 @@ class GoneWatcher {
   constructor(stores: OpenedStores) {
     this.#stores = stores;
     this.#loop = this.#run();
+    this.#loop.catch(() => undefined); // thrown by `finish`
   }
 
   /** Resolves with the time (ms since the epoch) the file was first seen gone, or NaN if it never was. */

@@ -184,6 +184,11 @@ async function main(): Promise<number> {
   const watchdog = setTimeout(() => giveUp(`over ${plan.timeoutMs / 60_000} min; giving up`, 1), plan.timeoutMs);
   process.once('SIGINT', () => giveUp('interrupted', 130));
   process.once('SIGTERM', () => giveUp('terminated', 143));
+  // A stray rejection must not end the process before the clean-up has run.
+  const crash = (error: unknown) =>
+    giveUp(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`, 1);
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
 
   try {
     const results: { embedded?: StoresResult; scaleOut?: StoresResult } = {};

@@ -16,6 +16,7 @@ import { opsRoutes, type ApiMetrics } from '@one-time/ops';
 import { countRejects, operationMetrics, reasonOf } from './http/operation-metrics.ts';
 import { continueUnlessUpload } from './http/expect-continue.ts';
 import { uploadsInFlight } from './http/slow-clients.ts';
+import { ROUTES, routeOf } from './http/route-table.ts';
 
 export interface AppOps {
   readonly metrics: ApiMetrics;
@@ -72,11 +73,8 @@ export function createApp(config: Config, publicUrl: string, infra: Infrastructu
     }),
   );
   app.use(continueUnlessUpload());
-  app.use('/upload', limits.uploads, uploadsInFlight(config.connections.uploadsPerClient));
-  app.use('/download', limits.downloads);
-  app.use('/files', limits.revokes);
-  app.use('/trpc/file.info', limits.downloads);
-  app.use('/trpc/file.revoke', limits.revokes);
+  for (const route of ROUTES) if (route.limit !== 'none') app.use(route.path, limits[route.limit]);
+  app.use('/upload', uploadsInFlight(config.connections.uploadsPerClient));
   // Answers name files and sizes: no cache may keep them.
   app.use('/trpc', (_req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
@@ -89,7 +87,7 @@ export function createApp(config: Config, publicUrl: string, infra: Infrastructu
       createContext: () => context,
       allowBatching: false, // one procedure per request, so the per-path rate limits hold
       onError: ({ error, path }) => {
-        const operation = path === 'file.info' ? 'info' : path === 'file.revoke' ? 'revoke' : 'other';
+        const operation = routeOf(`/trpc/${path ?? ''}`)?.operation?.name ?? 'other';
         ops.metrics.rejected(operation, isAppError(error.cause) ? reasonOf(error.cause) : trpcReason(error.code));
       },
     }),

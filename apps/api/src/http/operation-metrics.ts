@@ -1,17 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { isAppError } from '@one-time/core';
-import type { ApiMetrics, Operation, OperationResult } from '@one-time/ops';
-
-/** Which operation a request is, from its method and route only (never from a code). */
-export function operationOf(method: string, path: string): Operation | undefined {
-  const [, first = '', second = ''] = path.toLowerCase().split('/');
-  if (first === 'upload') return method === 'POST' || method === 'PUT' ? 'upload' : undefined;
-  if (first === 'download') return method === 'GET' || method === 'POST' ? 'download' : undefined;
-  if (first === 'files') return method === 'DELETE' ? 'revoke' : undefined;
-  if (first === 'trpc' && second === 'file.revoke') return 'revoke';
-  if (first === 'trpc' && second === 'file.info') return 'info';
-  return undefined;
-}
+import type { ApiMetrics, OperationResult } from '@one-time/ops';
+import { operationOf } from './route-table.ts';
 
 /** Counts each operation and times it, from the request's arrival to the moment its response closes. */
 export function operationMetrics(metrics: ApiMetrics): RequestHandler {

@@ -3,27 +3,29 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pinoHttp, type HttpLogger } from 'pino-http';
 import type { Logger } from '@one-time/core';
 import { isProbe } from '@one-time/ops';
+import { routeOf } from './route-table.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
-/** First path segments written as they are (compared case-insensitively, as Express routes them). */
-const ROUTES = new Set(['upload', 'download', 'files', 'd', 'trpc', 'assets', 'favicon.svg', 'healthz', 'readyz', 'metrics']);
 /** tRPC procedure names (`file.info`) are kept; a code has no dot. */
 const PROCEDURE = /^[A-Za-z]+(\.[A-Za-z]+)+$/;
 const REDACTED = '[redacted]';
 
 /**
- * Keeps a URL's route and nothing that may be secret or personal: the query string is dropped, a first segment
- * that is not one of our routes and every later segment (a code, an upload's file name) become `[redacted]`,
- * except a tRPC procedure name. `/download/<code>?x=1` → `/download/[redacted]`.
+ * Keeps a URL's route (from the route table) and nothing that may be secret or personal: the query string is
+ * dropped, and every segment after the route's mount path (a code, an upload's file name) or of a path no
+ * route serves becomes `[redacted]`, except a tRPC procedure name. `/download/<code>?x=1` → `/download/[redacted]`.
  */
 export function redactUrl(url: string): string {
-  const segments = (url.split('?', 1)[0] ?? '').split('/');
+  const path = url.split('?', 1)[0] ?? '';
+  const segments = path.split('/');
+  const route = path.startsWith('/') && !path.startsWith('//') ? routeOf(path) : undefined;
+  const kept = route ? route.path.split('/').length - (route.path === '/' ? 1 : 0) : 1;
   return segments
     .map((segment, index) => {
       if (segment === '') return segment;
       if (index === 0) return REDACTED; // a request target without a leading slash
-      if (index === 1) return ROUTES.has(segment.toLowerCase()) ? segment : REDACTED;
-      if (index === 2 && segments[1]?.toLowerCase() === 'trpc' && PROCEDURE.test(segment)) return segment;
+      if (index < kept) return segment;
+      if (index === kept && route?.log === 'procedure' && PROCEDURE.test(segment)) return segment;
       return REDACTED;
     })
     .join('/');
