@@ -5,7 +5,7 @@ import express from 'express';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '@one-time/core';
-import { errorHandler } from '../apps/api/src/http/errors.ts';
+import { errorHandler } from '@one-time/ops';
 import { rateLimiters } from '../apps/api/src/http/rate-limit.ts';
 import { uploadMultipart } from './support/http.ts';
 import { startStack, type Stack } from './support/stack.ts';

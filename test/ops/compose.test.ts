@@ -34,8 +34,8 @@ describe('docker-compose.yml', () => {
     expect(services.mongo!.image).toMatch(/^mongo:/);
     expect(services.redis!.image).toMatch(/^redis:/);
     expect(services.azurite!.image).toMatch(/^mcr\.microsoft\.com\/azure-storage\/azurite/);
-    expect(services.api!.build).toEqual({ context: '.', dockerfile: 'apps/api/Dockerfile' });
-    expect(services.worker!.build).toEqual({ context: '.', dockerfile: 'apps/worker/Dockerfile' });
+    expect(services.api!.build).toEqual({ context: '.', target: 'api', args: { APP: 'api' } });
+    expect(services.worker!.build).toEqual({ context: '.', target: 'worker', args: { APP: 'worker' } });
   });
 
   it('gives every service a health check, and starts the apps only once their dependencies are healthy', () => {
@@ -86,23 +86,34 @@ describe('docker-compose.yml', () => {
   });
 });
 
-describe('the Dockerfiles', () => {
+describe('the Dockerfile', () => {
+  const dockerfile = readFileSync('Dockerfile', 'utf8');
+  /** The lines of one stage, from its FROM to the next. */
+  const stage = (name: string) => {
+    const start = dockerfile.search(new RegExp(`^FROM \\S+ AS ${name}$`, 'm'));
+    const next = dockerfile.slice(start + 1).search(/^FROM /m);
+    return dockerfile.slice(start, next === -1 ? undefined : start + 1 + next);
+  };
+
+  it('builds in stages on Node 24, installs production dependencies only, and runs as a non-root user', () => {
+    expect(dockerfile.match(/^FROM node:24/gm)!.length).toBeGreaterThanOrEqual(3);
+    expect(stage('deps')).toContain('npm ci --omit=dev --workspace @one-time/${APP}');
+    expect(stage('runtime')).toMatch(/^USER node$/m);
+    expect(stage('runtime')).toContain('COPY --from=deps');
+  });
+
   for (const app of ['api', 'worker']) {
-    it(`builds ${app} in stages, with production dependencies only, running as a non-root user`, () => {
-      const dockerfile = readFileSync(`apps/${app}/Dockerfile`, 'utf8');
-      expect(dockerfile.match(/^FROM /gm)!.length).toBeGreaterThanOrEqual(2);
-      expect(dockerfile).toMatch(/^FROM node:24/m);
-      expect(dockerfile).toContain(`npm ci --omit=dev --workspace @one-time/${app}`);
-      expect(dockerfile).toMatch(/^USER node$/m);
-      expect(dockerfile).toMatch(/^HEALTHCHECK /m);
-      expect(dockerfile).toContain(`apps/${app}/src/main.ts`);
+    it(`has a ${app} target on the shared runtime, with its health check and entry point`, () => {
+      expect(stage(app)).toMatch(new RegExp(`^FROM runtime AS ${app}$`, 'm'));
+      expect(stage(app)).toMatch(/^HEALTHCHECK /m);
+      expect(stage(app)).toContain(`apps/${app}/src/main.ts`);
     });
   }
 
-  it('builds the web page into the API image', () => {
-    const dockerfile = readFileSync('apps/api/Dockerfile', 'utf8');
-    expect(dockerfile).toContain('npm run build');
-    expect(dockerfile).toContain('COPY --from=build --chown=root:root /app/apps/web/dist /app/apps/web/dist');
+  it('builds the web page into the API image only', () => {
+    expect(stage('web')).toContain('npm run build');
+    expect(stage('api')).toContain('COPY --from=web --chown=root:root /app/apps/web/dist /app/apps/web/dist');
+    expect(stage('worker')).not.toContain('apps/web/dist');
   });
 });
 

@@ -1,9 +1,8 @@
-import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import { AppError, type Config, type DestinationStream, createLogger, errorBody } from '@one-time/core';
 import type { Duplex } from 'node:stream';
 import { connectInfrastructure, type Infrastructure } from '@one-time/infra';
-import { ApiMetrics, drainServer } from '@one-time/ops';
+import { ApiMetrics, drainServer, listeningUrl } from '@one-time/ops';
 import { createApp } from './create-app.ts';
 import { deferContinue } from './http/expect-continue.ts';
 import { limitSlowClients } from './http/slow-clients.ts';
@@ -39,8 +38,7 @@ export async function startApi(config: Config, options: StartApiOptions = {}): P
     server.once('error', reject);
     server.listen(config.port, config.host, resolve);
   });
-  const { port } = server.address() as AddressInfo;
-  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  const url = listeningUrl(server);
   const publicUrl = config.publicUrl ?? url;
   const metrics = new ApiMetrics();
   let stopping = false;

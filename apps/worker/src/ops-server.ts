@@ -1,11 +1,10 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { AppError, type Config, type Logger } from '@one-time/core';
-import { opsErrorHandler, opsRequestLog, opsRoutes } from '@one-time/ops';
+import { errorHandler, httpLog, listeningUrl, opsRoutes, withoutQuery } from '@one-time/ops';
 import type { DependencyChecks } from '@one-time/infra';
 import type { Queue } from 'bullmq';
-import type { Registry } from 'prom-client';
+import type { WorkerMetrics } from '@one-time/ops';
 import { dashboard } from './dashboard.ts';
 
 export interface OpsServer {
@@ -19,12 +18,12 @@ export interface OpsServer {
  */
 export async function startOpsServer(
   config: Config,
-  deps: { log: Logger; registry: Registry; checks: DependencyChecks; queue: Queue; stopping: () => boolean },
+  deps: { log: Logger; registry: WorkerMetrics['registry']; checks: DependencyChecks; queue: Queue; stopping: () => boolean },
 ): Promise<OpsServer> {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(opsRequestLog(deps.log));
+  app.use(httpLog(deps.log, withoutQuery));
   app.use(
     opsRoutes({
       registry: deps.registry,
@@ -37,13 +36,12 @@ export async function startOpsServer(
   app.use(() => {
     throw new AppError('NOT_FOUND', 'No such endpoint.');
   });
-  app.use(opsErrorHandler(deps.log));
+  app.use(errorHandler(deps.log));
 
   const server = createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.opsPort, config.host, resolve);
   });
-  const { port } = server.address() as AddressInfo;
-  return { server, url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}` };
+  return { server, url: listeningUrl(server) };
 }

@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 
 /** How often connections that finished their last response are closed while draining. */
@@ -29,4 +30,10 @@ export async function drainServer(server: Server, timeoutMs: number): Promise<{ 
     clearTimeout(timer);
   }
   return { cut };
+}
+
+/** The base URL a listening server answers on (an IPv6 address in brackets). */
+export function listeningUrl(server: Server): string {
+  const { address, port } = server.address() as AddressInfo;
+  return `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
 }

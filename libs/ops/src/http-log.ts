@@ -7,11 +7,12 @@ import { isProbe } from './probes.ts';
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /**
- * The ops port's request log: one JSON line per request with a request id (a sane incoming X-Request-Id is kept
- * and echoed), method, path without its query, status and duration. Headers are not logged (they carry the
- * dashboard's credentials). Probes and scrapes that succeed are logged at debug level.
+ * One JSON line per request, for both ports: a request id (a sane incoming X-Request-Id is kept, anything else
+ * replaced by a UUID; either way echoed), method, the URL as `redact` leaves it, status and duration. Headers
+ * are not logged at all (they carry delete tokens and the dashboard's credentials). Probes and scrapes that
+ * succeed come every few seconds: they are logged at debug level.
  */
-export function opsRequestLog(logger: Logger): HttpLogger {
+export function httpLog(logger: Logger, redact: (url: string) => string): HttpLogger {
   return pinoHttp({
     logger,
     genReqId: (req: IncomingMessage, res: ServerResponse) => {
@@ -21,14 +22,15 @@ export function opsRequestLog(logger: Logger): HttpLogger {
       return id;
     },
     serializers: {
-      req: (req: { id: unknown; method: string; url: string }) => ({
-        id: req.id,
-        method: req.method,
-        url: req.url.split('?', 1)[0],
-      }),
+      req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: redact(req.url) }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
     customLogLevel: (req, res, error) =>
       error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : isProbe(req.url) ? 'debug' : 'info',
   });
+}
+
+/** The ops port's paths hold no secret: only the query string is dropped. */
+export function withoutQuery(url: string): string {
+  return url.split('?', 1)[0] ?? '';
 }

@@ -1,6 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { isAppError } from '@one-time/core';
-import type { ApiMetrics, OperationResult } from '@one-time/ops';
+import { toAppError, type ApiMetrics, type OperationResult } from '@one-time/ops';
 import { operationOf } from './route-table.ts';
 
 /** Counts each operation and times it, from the request's arrival to the moment its response closes. */
@@ -28,10 +27,7 @@ export function countRejects(metrics: ApiMetrics): ErrorRequestHandler {
   };
 }
 
-/** The error table's code; other errors as the error handler will answer them. */
+/** The error table's code the answer carries. */
 export function reasonOf(error: unknown): string {
-  if (isAppError(error)) return error.code;
-  const status = (error as { status?: unknown } | null)?.status;
-  if (typeof status === 'number' && status >= 400 && status < 500) return status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST';
-  return 'INTERNAL';
+  return toAppError(error).code;
 }
