@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { drainedOrClosed } from './support/http.ts';
 import { eventually, startStack, type Stack } from './support/stack.ts';
 
 const MiB = 1024 * 1024;
@@ -68,15 +69,3 @@ describe('a refused type is refused from its first bytes', () => {
     expect(clean).toBe(true);
   });
 });
-
-function drainedOrClosed(req: ReturnType<typeof request>): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      req.off('drain', done);
-      req.off('close', done);
-      resolve();
-    };
-    req.on('drain', done);
-    req.on('close', done);
-  });
-}

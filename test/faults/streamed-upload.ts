@@ -1,5 +1,6 @@
 import { request } from 'node:http';
 import { randomBytes } from 'node:crypto';
+import { drainedOrClosed } from '../support/http.ts';
 
 export interface Answer {
   readonly status: number;
@@ -33,21 +34,9 @@ export function uploadWith(url: string, size: number, at: number, midway: () => 
       const chunk = randomBytes(64 * 1024);
       for (let sent = 0; sent < size && !req.destroyed; sent += chunk.length) {
         if (sent === at) await midway();
-        if (!req.write(chunk)) await drained(req);
+        if (!req.write(chunk)) await drainedOrClosed(req);
       }
       if (!req.destroyed) req.end(`\r\n--${boundary}--\r\n`);
     })().catch(reject);
-  });
-}
-
-function drained(req: ReturnType<typeof request>): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      req.off('drain', done);
-      req.off('close', done);
-      resolve();
-    };
-    req.on('drain', done);
-    req.on('close', done);
   });
 }

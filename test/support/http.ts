@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { ClientRequest } from 'node:http';
 import { Readable } from 'node:stream';
 
 export interface GeneratedFile {
@@ -111,4 +112,17 @@ export async function downloadHash(url: string): Promise<{ status: number; sha25
 
 export function sha256(data: Uint8Array | string): string {
   return createHash('sha256').update(data).digest('hex');
+}
+
+/** Resolves when a request being written can take more (drain) or will never take more (close). */
+export function drainedOrClosed(req: ClientRequest): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      req.off('drain', done);
+      req.off('close', done);
+      resolve();
+    };
+    req.on('drain', done);
+    req.on('close', done);
+  });
 }
