@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import express from 'express';
@@ -127,10 +128,20 @@ describe('when Redis is unreachable', () => {
     try {
       for (let i = 0; i < 3; i += 1) expect((await fetch(url)).status).toBe(404);
       expect(warnings.length).toBeGreaterThan(0);
-      await redis.connect();
-      expect((await fetch(url)).status).toBe(404);
-      expect((await fetch(url)).status).toBe(404);
-      await expectLimited(await fetch(url));
+      // Redis comes back. A command sent meanwhile may already have started the client connecting again.
+      if (redis.status === 'end' || redis.status === 'wait') await redis.connect();
+      else if (redis.status !== 'ready') await once(redis, 'ready');
+      // Counting resumes: within a few requests (the first may pass while the script is loaded again) the
+      // limit of 2 is reached, and every request before that is answered normally.
+      const statuses: number[] = [];
+      let response = await fetch(url);
+      while (response.status !== 429 && statuses.length < 5) {
+        statuses.push(response.status);
+        response = await fetch(url);
+      }
+      expect(statuses.every((status) => status === 404)).toBe(true);
+      expect(statuses.length).toBeGreaterThanOrEqual(2);
+      await expectLimited(response);
     } finally {
       await new Promise((resolve) => server.close(resolve));
       redis.disconnect();

@@ -177,9 +177,17 @@ describe('expiry', () => {
   });
 
   it('refuses an expired file even before the purge has run', async () => {
-    const answer = await uploadJson(stack.url, [{ field: 'file', filename: 'x.txt', content: 'x' }], { ttl: '1s' });
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
-    expect((await fetch(answer.downloadUrl)).status).toBe(404);
+    // No worker at all: no expiry job and no sweeper can remove it; only the claim's own expiry check refuses it.
+    const idle = await startStack({ worker: false });
+    try {
+      const answer = await uploadJson(idle.url, [{ field: 'file', filename: 'x.txt', content: 'x' }], { ttl: '1s' });
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      expect(await idle.record(fileIdForCode(answer.code))).toMatchObject({ state: 'ready', downloadsLeft: 1 });
+      expect((await fetch(answer.downloadUrl)).status).toBe(404);
+      expect((await fetch(answer.downloadUrl, { method: 'HEAD' })).status).toBe(404);
+    } finally {
+      await idle.stop();
+    }
   });
 });
 

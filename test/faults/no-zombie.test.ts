@@ -11,7 +11,9 @@ const GETS_PER_FILE = 30;
 
 let stack: Stack;
 beforeAll(async () => {
-  stack = await startStack({ env: { RATE_LIMIT_DOWNLOADS: '100000', RATE_LIMIT_UPLOADS: '100000' } });
+  stack = await startStack({
+    env: { RATE_LIMIT_DOWNLOADS: '100000', RATE_LIMIT_UPLOADS: '100000', UPLOADS_IN_FLIGHT_PER_CLIENT: '100' },
+  });
 });
 afterAll(async () => {
   await stack?.stop();

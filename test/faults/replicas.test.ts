@@ -7,7 +7,7 @@ import { startApp } from './restartable.ts';
 const FILES = 100;
 const CLIENTS_PER_FILE = 20;
 const FILES_AT_ONCE = 5; // 100 requests in flight
-const unlimited = { RATE_LIMIT_DOWNLOADS: '100000', RATE_LIMIT_UPLOADS: '100000' };
+const unlimited = { RATE_LIMIT_DOWNLOADS: '100000', RATE_LIMIT_UPLOADS: '100000', UPLOADS_IN_FLIGHT_PER_CLIENT: '100' };
 
 type App = Awaited<ReturnType<typeof startApp>>;
 let stack: Stack;

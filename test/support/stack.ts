@@ -72,7 +72,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     OPS_PORT: '0',
     QUEUE_PREFIX: id,
     LOG_LEVEL: 'silent',
-    SWEEP_INTERVAL: '1s',
+    // The sweeper is the safety net behind the purge and expiry jobs; left on, it would do their work and hide
+    // a broken job. Tests of the sweeper (or of faults it repairs) turn it on with SWEEP_INTERVAL.
+    SWEEP_INTERVAL: '1h',
     TTL_MIN: '1s', // lifecycle tests watch files expire within seconds
     ...(await isolatedStoreEnv(id, stores)),
     ...options.env,
