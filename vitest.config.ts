@@ -6,7 +6,6 @@ const scaleOutOnly = [
   'test/faults/process-kill.test.ts',
   'test/faults/storage-outage.test.ts',
   'test/ops/readiness-outage.test.ts',
-  'test/zero-knowledge.test.ts',
 ];
 /** End-to-end files whose subject does not depend on the stores (or needs the embedded ones): run once. */
 const storeIndependent = [

@@ -13,6 +13,8 @@ import { freePort } from '../support/azurite.ts';
  */
 export interface Restartable {
   readonly port: number;
+  /** Where it keeps its data: what a test may scan byte by byte. */
+  readonly folder: string;
   /** Stops it: connections drop, new ones are refused. */
   kill(): Promise<void>;
   /** Back on the same port, with the data it had. */
@@ -42,6 +44,7 @@ async function restartable(folderPrefix: string, launch: (port: number, folder: 
   let child: ChildProcess | undefined;
   const service: Restartable = {
     port,
+    folder,
     async start() {
       child = launch(port, folder);
       const deadline = Date.now() + 30_000;
