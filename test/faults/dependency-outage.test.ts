@@ -20,8 +20,7 @@ function track(service: PrivateService): void {
 /** Brings the service back first if a test left it down, so the stack can clean up after itself. */
 function trackStack(service: PrivateService, stack: Stack): void {
   cleanUps.push(async () => {
-    service.resume();
-    await service.start().catch(() => undefined); // still up: its port is taken
+    await service.start(); // a no-op if it is up
     await stack.stop();
   });
 }
@@ -32,17 +31,25 @@ describe('MongoDB outage during an upload', () => {
     track(mongo);
     const stack = await startStack({
       stores: 'scale-out',
-      env: { MONGO_URL: mongo.url, UPLOAD_DEADLINE: '2s', SWEEP_INTERVAL: '1s' },
+      // The sweeper runs when this test says so, after it has seen what the outage left behind.
+      env: { MONGO_URL: mongo.url, UPLOAD_DEADLINE: '3s' },
     });
     trackStack(mongo, stack);
 
+    const started = Date.now();
     const answer = await uploadWith(stack.url, 16 * MiB, 2 * MiB, () => mongo.kill());
     expect(answer.status).toBe(503);
     expect(answer.body.error?.code).toBe('DATABASE_UNAVAILABLE');
     expect(answer.body.error?.message).toMatch(/database/i);
 
     await mongo.start();
-    expect(await eventually(async () => (await stack.recordIds()).length === 0, 30_000)).toBe(true);
+    // The half-made record is there: written before the outage, it could not be deleted during it.
+    const [leftId = ''] = await stack.recordIds();
+    expect(await stack.record(leftId)).toMatchObject({ state: 'uploading' });
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + 3_500 - Date.now()))); // past its deadline
+    const report = await stack.worker!.sweeper.sweep();
+    expect(report).toMatchObject({ purged: 1, failed: 0 });
+    expect(await stack.recordIds()).toEqual([]);
     expect(await stack.blobNames()).toEqual([]);
   }, 60_000);
 });

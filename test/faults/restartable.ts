@@ -17,7 +17,7 @@ export interface Restartable {
   readonly folder: string;
   /** Stops it: connections drop, new ones are refused. */
   kill(): Promise<void>;
-  /** Back on the same port, with the data it had. */
+  /** Back on the same port, with the data it had; a no-op (but for SIGCONT) while it runs. */
   start(): Promise<void>;
   /** SIGSTOP / SIGCONT: connections stay open and hang, as with a stuck server. */
   pause(): void;
@@ -46,6 +46,11 @@ async function restartable(folderPrefix: string, launch: (port: number, folder: 
     port,
     folder,
     async start() {
+      // Never a second copy beside a running one: it would fail on the port and leave the first one behind.
+      if (child && child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGCONT');
+        return;
+      }
       child = launch(port, folder);
       const deadline = Date.now() + 30_000;
       while (!(await accepts(port))) {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uploadJson } from '../support/http.ts';
 import { eventually, startStack, type Stack } from '../support/stack.ts';
@@ -16,12 +17,12 @@ describe('blob storage outages', () => {
     azurite = await restartableAzurite();
     stack = await startStack({
       stores: 'scale-out',
-      env: { AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString, RECONCILE_INTERVAL: '1s', ORPHAN_GRACE: '1s' },
+      // Reconciliation runs when a test says so, after it has seen what the outage left behind.
+      env: { AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString, ORPHAN_GRACE: '1s' },
     });
   });
   afterAll(async () => {
-    azurite?.resume();
-    await azurite?.start().catch(() => undefined); // already up: the port is taken, which is fine
+    await azurite?.start(); // a no-op if it is up
     await stack?.stop();
     await azurite?.remove();
   });
@@ -47,15 +48,29 @@ describe('blob storage outages', () => {
     );
   });
 
-  it('answers an upload cut by a storage outage with 503, keeps no record, and leaves no blob after recovery', async () => {
-    const answer = await uploadWith(stack.url, 24 * MiB, 4 * MiB, () => azurite.kill());
+  it('answers an upload cut by a storage outage with 503, keeps no record and no blob; staged blocks go at reconciliation', async () => {
+    const answer = await uploadWith(stack.url, 24 * MiB, 12 * MiB, () => azurite.kill());
     expect(answer.status).toBe(503);
     expect(answer.body.error?.code).toBe('STORAGE_UNAVAILABLE');
     expect((await stack.recordIds()).length).toBe(0);
 
     await azurite.start();
-    // Staged blocks the aborted upload could not discard while storage was down go at the next reconciliation.
-    expect(await eventually(async () => (await stack.blobNames()).length === 0, 20_000)).toBe(true);
+    // Blocks staged before the outage that the upload could not discard while storage was down may be left
+    // (Azure keeps uncommitted blocks for a week; Azurite keeps them only if it wrote them out before it died).
+    const left = await stack.blobNames();
+    expect(left.length).toBeLessThanOrEqual(1);
+    // Reconciliation removes them once they are older than the grace period. So that the run always shows it,
+    // one more is staged here as a cut-off upload would leave it.
+    if (stack.config.blobs.kind !== 'azure') throw new Error('this test stages Azure blocks');
+    const orphan = `${randomBytes(32).toString('base64url')}/0`;
+    await BlobServiceClient.fromConnectionString(stack.config.blobs.connectionString)
+      .getContainerClient(stack.config.blobs.container)
+      .getBlockBlobClient(orphan)
+      .stageBlock(Buffer.from('00000000').toString('base64'), Buffer.alloc(1024), 1024);
+    expect((await stack.blobNames()).sort()).toEqual([...left, orphan].sort());
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect(await stack.worker!.sweeper.reconcile()).toMatchObject({ orphansRemoved: left.length + 1 });
+    expect(await stack.blobNames()).toEqual([]);
     expect((await stack.recordIds()).length).toBe(0);
   });
 });
