@@ -26,6 +26,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    globalSetup: ['test/support/global-setup.ts'],
     maxWorkers: 2,
     reporters: ['default'],
     // The end-to-end suite runs once per store configuration (test/support/stack.ts reads ONE_TIME_STORES).

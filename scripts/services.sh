@@ -4,7 +4,7 @@
 #
 #   scripts/services.sh up [SERVICE...]  start whatever is not already listening (idempotent); all three, or
 #                                        only those named (redis, ferretdb, azurite)
-#   scripts/services.sh down    stop only the services this script started (pid files)
+#   scripts/services.sh down [SERVICE...]  stop only the services this script started (pid files); all, or those named
 #   scripts/services.sh status  one line per service; exit 0 if all are up, else 1
 #
 # State (pid files, logs, data) lives in ${ONE_TIME_DATA:-<repo>/.data}.
@@ -325,12 +325,12 @@ cmd_up() {
 
 cmd_down() {
   local svc pid stop=()
-  for svc in "${SERVICES[@]}"; do
+  for svc in "${@:-${SERVICES[@]}}"; do
     if pid="$(managed_pid "$svc")"; then stop+=("$svc:$pid"); fi
   done
   ((${#stop[@]})) || return 0
   stop_pids "${stop[@]}"
-  for svc in "${SERVICES[@]}"; do rm -f "$(pid_file "$svc")"; done
+  for svc in "${@:-${SERVICES[@]}}"; do rm -f "$(pid_file "$svc")"; done
 }
 
 cmd_status() {

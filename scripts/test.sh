@@ -1,7 +1,15 @@
 #!/usr/bin/env bash
 # `npm test`: installs what is missing (Node 24, dependencies, services), then runs the whole suite once.
 set -euo pipefail
+# Services that were not running before this run are stopped after it: a test run leaves no process behind.
+already_up="$(bash "$(dirname "${BASH_SOURCE[0]}")/services.sh" status 2>/dev/null | awk '$2 == "up" { print $1 }')" || true
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
+stop_started_services() {
+  local svc started=()
+  for svc in redis ferretdb azurite; do grep -qx "$svc" <<<"$already_up" || started+=("$svc"); done
+  ((${#started[@]} == 0)) || bash scripts/services.sh down "${started[@]}"
+}
+trap stop_started_services EXIT
 bash scripts/chromium.sh
 # The API serves the web page from apps/web/dist; build it from the sources being tested.
 npm run build --silent >/dev/null

@@ -78,8 +78,21 @@ describe('rate limits per client IP, shared through Redis', () => {
   });
 
   it('keeps separate counters for separately configured deployments (key prefix = QUEUE_PREFIX)', async () => {
-    expect((await uploadMultipart(other.url, [{ field: 'file', filename: 'a.txt', content: 'a' }])).status).toBe(201);
-    expect((await fetch(`${other.url}/download/${UNKNOWN_CODE}`)).status).toBe(404);
+    // Two deployments of their own, on one Redis: using up one's limit leaves the other's untouched.
+    const [first, second] = await Promise.all([
+      startStack({ env: { ...env, RATE_LIMIT_REVOKES: '1' }, worker: false }),
+      startStack({ env: { ...env, RATE_LIMIT_REVOKES: '1' }, worker: false }),
+    ]);
+    try {
+      const revoke = (deployment: Stack) =>
+        fetch(`${deployment.url}/files/${UNKNOWN_CODE}`, { method: 'DELETE', headers: { 'x-delete-token': 'x' } });
+      expect((await revoke(first)).status).toBe(404);
+      await expectLimited(await revoke(first));
+      expect((await revoke(second)).status).toBe(404);
+      await expectLimited(await revoke(second));
+    } finally {
+      await Promise.all([first.stop(), second.stop()]);
+    }
   });
 
   it('counts per client IP as the trusted proxy reports it (TRUST_PROXY)', async () => {

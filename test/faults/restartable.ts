@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AZURITE_DEV_CONNECTION_STRING } from '@one-time/core';
 import { freePort } from '../support/azurite.ts';
+import { testRunMark } from '../support/run-mark.ts';
 
 /**
  * A private service process a fault test may kill and bring back on the same port with the same data, as an
@@ -141,7 +142,15 @@ export async function startApp(
 ): Promise<{ readonly process: ChildProcess; readonly url: string; output(): string; kill(): Promise<void> }> {
   const entry = fileURLToPath(new URL(`../../apps/${app}/src/main.ts`, import.meta.url));
   const child = spawn(process.execPath, [entry], {
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', OPS_PORT: '0', LOG_LEVEL: 'warn', ...env },
+    env: {
+      ...testRunMark(),
+      PATH: process.env.PATH ?? '',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      OPS_PORT: '0',
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

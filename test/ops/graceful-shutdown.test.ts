@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '@one-time/core';
 import { freePort } from '../support/azurite.ts';
+import { testRunMark } from '../support/run-mark.ts';
 import { generatedFile, uploadJson } from '../support/http.ts';
 
 const MiB = 1024 * 1024;
@@ -23,6 +24,7 @@ const id = `t${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
 let baseEnv: Record<string, string | undefined> = {};
 beforeAll(async () => {
   baseEnv = {
+    ...testRunMark(),
     PATH: process.env.PATH,
     HOST: '127.0.0.1',
     QUEUE_PREFIX: id,
