@@ -1,6 +1,15 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { JOB_SCHEMAS, PURGE_QUEUE, PURGE_REASONS, SCHEDULER_IDS, purgeJobId, type JobName, type JobPayload, type PurgeReason } from './jobs.ts';
+import {
+  JOB_SCHEMAS,
+  PURGE_QUEUE,
+  PURGE_REASONS,
+  SCHEDULER_IDS,
+  purgeJobId,
+  type JobName,
+  type JobPayload,
+  type PurgeReason,
+} from './jobs.ts';
 
 const PURGE_JOB_OPTIONS: JobsOptions = {
   attempts: 10,
