@@ -47,7 +47,12 @@ export interface Deployment {
   remove(): Promise<void>;
 }
 
-export async function createDeployment(stores: Stores, label: string): Promise<Deployment> {
+/** `overrides`: more variables for the API and the worker (they win over the bench's own). */
+export async function createDeployment(
+  stores: Stores,
+  label: string,
+  overrides: Record<string, string> = {},
+): Promise<Deployment> {
   const id = `bench${Date.now().toString(36)}${randomBytes(3).toString('hex')}${label}`;
   const dataDir = stores === 'embedded' ? await mkdtemp(join(tmpdir(), `one-time-bench-${label}-`)) : undefined;
   const storeEnv: Record<string, string> = dataDir
@@ -74,11 +79,9 @@ export async function createDeployment(stores: Stores, label: string): Promise<D
     RATE_LIMIT_DOWNLOADS: '1000000',
     RATE_LIMIT_REVOKES: '1000000',
     UPLOADS_IN_FLIGHT_PER_CLIENT: '1000000',
-    // Purges come from their jobs (after a download, at expiry); the periodic sweep, the safety net, would
-    // otherwise purge the seeded due records behind the timed pass's back (a scheduler runs once at start).
-    SWEEP_INTERVAL: '1h',
     // The expiry-lag probes upload files that expire after 2 s.
     TTL_MIN: '1s',
+    ...overrides,
   };
   const config = loadConfig(env);
   let running: { api: Service; worker: Service } | undefined;
