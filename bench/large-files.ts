@@ -69,6 +69,8 @@ export interface SizeResult {
 
 export interface LargeFilesResult {
   readonly idleRssMiB: number;
+  /** Runs per size; speeds are their median, peaks their highest. */
+  readonly repeats: number;
   readonly sizes: readonly SizeResult[];
   readonly hashesOk: boolean;
   readonly finalHwmMiB: number;
@@ -238,18 +240,47 @@ export async function largeFiles(
   deployment: Deployment,
   stores: OpenedStores,
   sizes: readonly number[],
+  repeats: number,
 ): Promise<LargeFilesResult> {
   await warmUp(url, stores);
   await sleep(1_000);
   const idleRssMiB = mib(memory(api.pid).rss);
   progress(`${deployment.stores}: API idle RSS ${idleRssMiB.toFixed(1)} MiB`);
   const results: SizeResult[] = [];
-  for (const sizeMiB of sizes) results.push(await measure(api, url, deployment, stores, sizeMiB));
+  for (const sizeMiB of sizes) {
+    const runs: SizeResult[] = [];
+    for (let i = 0; i < repeats; i++) runs.push(await measure(api, url, deployment, stores, sizeMiB));
+    results.push(combine(runs));
+  }
   return {
     idleRssMiB,
+    repeats,
     sizes: results,
     hashesOk: results.every((r) => r.hashOk),
     finalHwmMiB: mib(memory(api.pid).hwm),
+  };
+}
+
+/** Repeated runs of one size: the median of each speed (the disk here varies from run to run), the highest peaks. */
+function combine(runs: readonly SizeResult[]): SizeResult {
+  const median = (get: (r: SizeResult) => number) => {
+    const sorted = runs.map(get).sort((a, b) => a - b);
+    return sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN;
+  };
+  const speeds = (get: (r: SizeResult) => Speeds | undefined): Speeds | undefined =>
+    runs[0] && get(runs[0])
+      ? { up: median((r) => get(r)?.up ?? Number.NaN), down: median((r) => get(r)?.down ?? Number.NaN) }
+      : undefined;
+  return {
+    sizeMiB: runs[0]?.sizeMiB ?? 0,
+    hashOk: runs.every((r) => r.hashOk),
+    api: {
+      ...speeds((r) => r.api)!,
+      peakRssUploadMiB: Math.max(...runs.map((r) => r.api.peakRssUploadMiB)),
+      peakRssDownloadMiB: Math.max(...runs.map((r) => r.api.peakRssDownloadMiB)),
+    },
+    adapter: speeds((r) => r.adapter)!,
+    raw: speeds((r) => r.raw),
   };
 }
 
@@ -331,6 +362,7 @@ export function largeFileFigures(results: PerStores<LargeFilesResult>): Figure[]
     );
   }
   figures.push(
+    figure('runs per size (speeds: their median; peaks: the highest)', results, (r) => textCell(String(r.repeats), r.repeats)),
     figure('API VmHWM at the end (lifetime peak)', results, (r) => mibCell(r.finalHwmMiB)),
     figure('every download hashes to its upload', results, (r) => textCell(r.hashesOk ? 'yes' : 'NO', r.hashesOk ? 1 : 0), {
       op: '=',
