@@ -318,42 +318,36 @@ export function largeFileFigures(results: PerStores<LargeFilesResult>): Figure[]
     // The speed targets are the issue's for 1 GiB; smaller sizes are reported without one.
     const speed = (bound: number): Target | undefined =>
       size >= 1024 ? { op: '≥', bound, text: `≥ ${bound} MiB/s` } : undefined;
-    figures.push(
-      figure(
-        `${name} upload through the API`,
-        results,
-        at((r) => cell(r.api.up, 1, ' MiB/s')),
-        speed(UPLOAD_MiBs),
-      ),
-      figure(
-        `${name} upload direct: adapter / plain file`,
-        results,
-        at((r) => textCell(pair(r.adapter.up, r.raw?.up))),
-      ),
-      figure(
-        `${name} download through the API`,
-        results,
-        at((r) => cell(r.api.down, 1, ' MiB/s')),
-        speed(DOWNLOAD_MiBs),
-      ),
-      figure(
-        `${name} download direct: adapter / plain file`,
-        results,
-        at((r) => textCell(pair(r.adapter.down, r.raw?.down))),
-      ),
-      figure(
-        `${name} API peak RSS during upload`,
-        results,
-        at((r, idle) => overIdle(r.api.peakRssUploadMiB, idle)),
-        budget,
-      ),
-      figure(
-        `${name} API peak RSS during download`,
-        results,
-        at((r, idle) => overIdle(r.api.peakRssDownloadMiB, idle)),
-        budget,
-      ),
-    );
+    const directions = [
+      { verb: 'upload', key: 'up', target: UPLOAD_MiBs },
+      { verb: 'download', key: 'down', target: DOWNLOAD_MiBs },
+    ] as const;
+    for (const { verb, key, target } of directions) {
+      figures.push(
+        figure(
+          `${name} ${verb} through the API`,
+          results,
+          at((r) => cell(r.api[key], 1, ' MiB/s')),
+          speed(target),
+        ),
+        figure(
+          `${name} ${verb} direct: adapter / plain file`,
+          results,
+          at((r) => textCell(pair(r.adapter[key], r.raw?.[key]))),
+        ),
+      );
+    }
+    const peak = { up: 'peakRssUploadMiB', down: 'peakRssDownloadMiB' } as const;
+    for (const { verb, key } of directions) {
+      figures.push(
+        figure(
+          `${name} API peak RSS during ${verb}`,
+          results,
+          at((r, idle) => overIdle(r.api[peak[key]], idle)),
+          budget,
+        ),
+      );
+    }
   }
   if (sizes.length > 1) {
     const spread = { op: '≤', bound: SIZE_SPREAD_MiB, text: `≤ ${SIZE_SPREAD_MiB} MiB` } as const;
