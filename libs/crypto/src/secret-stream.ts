@@ -32,12 +32,25 @@ export function encryptedSize(plainBytes: number): number {
   return HEADER_BYTES + plainBytes + chunks * A_BYTES;
 }
 
+/**
+ * A buffer that holds `filled` bytes and grows, up to `max`, to take `more`. Files are mostly small: sizing the
+ * working buffers to the data (rather than a full chunk up front) saves a 64 KiB allocation, and the garbage
+ * collection it brings, per small transfer; a large one grows it to a full chunk within its first few reads.
+ */
+function roomFor(buffer: Buffer, filled: number, more: number, max: number): Buffer {
+  const needed = Math.min(max, filled + more);
+  if (buffer.length >= needed) return buffer;
+  const grown = Buffer.allocUnsafe(Math.min(max, Math.max(needed, buffer.length * 2)));
+  buffer.copy(grown, 0, 0, filled);
+  return grown;
+}
+
 export function encryptStream(key: Buffer): Transform {
   const state = Buffer.alloc(sodium.crypto_secretstream_xchacha20poly1305_STATEBYTES);
   const header = Buffer.alloc(HEADER_BYTES);
   sodium.crypto_secretstream_xchacha20poly1305_init_push(state, header, key);
   // Plaintext is gathered in one reused buffer: the only allocation per chunk is its ciphertext.
-  const plain = Buffer.allocUnsafe(CHUNK_BYTES);
+  let plain = Buffer.alloc(0);
   let filled = 0;
   let headerSent = false;
   const seal = (length: number, tag: number): Buffer => {
@@ -58,6 +71,7 @@ export function encryptStream(key: Buffer): Transform {
           this.push(seal(filled, TAG_MESSAGE));
           filled = 0;
         }
+        plain = roomFor(plain, filled, rest.length, CHUNK_BYTES);
         const copied = rest.copy(plain, filled);
         filled += copied;
         rest = rest.subarray(copied);
@@ -77,7 +91,7 @@ export function decryptStream(key: Buffer): Transform {
   const header = Buffer.alloc(HEADER_BYTES);
   let headerFilled = 0;
   // Ciphertext is gathered in one reused buffer; the only allocation per chunk is its plaintext.
-  const cipher = Buffer.allocUnsafe(CHUNK_BYTES + A_BYTES);
+  let cipher = Buffer.alloc(0);
   let filled = 0;
   const tag = Buffer.alloc(1);
   let finished = false;
@@ -106,10 +120,11 @@ export function decryptStream(key: Buffer): Transform {
         }
         while (rest.length > 0) {
           // A full chunk is opened only once more data proves it is not the last one.
-          if (filled === cipher.length) {
+          if (filled === CHUNK_BYTES + A_BYTES) {
             this.push(open(filled));
             filled = 0;
           }
+          cipher = roomFor(cipher, filled, rest.length, CHUNK_BYTES + A_BYTES);
           const copied = rest.copy(cipher, filled);
           filled += copied;
           rest = rest.subarray(copied);

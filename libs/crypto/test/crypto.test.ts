@@ -28,6 +28,17 @@ describe('secret stream', () => {
     expect(await buffer(Readable.from(cipherPieces).pipe(decryptStream(key)))).toEqual(plain);
   });
 
+  it('round-trips input that arrives in many small pieces across chunk boundaries', async () => {
+    const plain = randomBytes(2 * CHUNK_BYTES + 4321);
+    const pieces = Array.from({ length: Math.ceil(plain.length / 997) }, (_, i) => plain.subarray(i * 997, (i + 1) * 997));
+    const cipher = await buffer(Readable.from(pieces).pipe(encryptStream(key)));
+    expect(cipher.length).toBe(encryptedSize(plain.length));
+    const cipherPieces = Array.from({ length: Math.ceil(cipher.length / 1013) }, (_, i) =>
+      cipher.subarray(i * 1013, (i + 1) * 1013),
+    );
+    expect(await buffer(Readable.from(cipherPieces).pipe(decryptStream(key)))).toEqual(plain);
+  });
+
   it('detects a flipped byte, truncation, a dropped or swapped chunk, and the wrong key', async () => {
     const cipher = await encrypt(randomBytes(3 * CHUNK_BYTES));
     const flipped = Buffer.from(cipher);
