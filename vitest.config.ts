@@ -9,6 +9,7 @@ const scaleOutOnly = [
 ];
 /** End-to-end files whose subject does not depend on the stores (or needs the embedded ones): run once. */
 const storeIndependent = [
+  'test/ops/server-bundle.test.ts',
   'test/terminal-link.test.ts',
   'test/slow-clients.test.ts',
   'test/expect-continue.test.ts',

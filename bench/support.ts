@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { serverCommand } from '../scripts/server-command.ts';
 
 export const MiB = 1024 * 1024;
 export const SAMPLE_MS = 50;
@@ -66,9 +67,9 @@ export async function readText(res: IncomingMessage): Promise<string> {
 
 export type Service = ChildProcessByStdio<null, Readable, null> & { readonly pid: number };
 
-/** `node --max-semi-space-size=4 apps/<app>/src/main.ts`, as scripts/start.sh runs it, with exactly `env`. */
+/** The bundled app, run exactly as scripts/start.sh runs it (scripts/server-command.ts), with exactly `env`. */
 export function spawnService(app: 'api' | 'worker', env: NodeJS.ProcessEnv): Service {
-  const child = spawn(process.execPath, ['--max-semi-space-size=4', `apps/${app}/src/main.ts`], {
+  const child = spawn(process.execPath, serverCommand(app), {
     cwd: REPO,
     env,
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -18,12 +18,13 @@ stop() {
 trap stop INT TERM EXIT
 
 npm run build --silent >/dev/null # the web page, served by the API
+node scripts/build-server.ts      # the API and the worker as plain JavaScript bundles (README, Speed and memory)
 
-node apps/worker/src/main.ts &
-pids+=($!)
-# A small young generation keeps the streaming API's memory close to flat (see README, Memory).
-node --max-semi-space-size=4 apps/api/src/main.ts &
-pids+=($!)
+for app in worker api; do
+  mapfile -t args < <(node scripts/server-command.ts "$app")
+  node "${args[@]}" &
+  pids+=($!)
+done
 
 # If either process exits, stop the other and report its status.
 set +e

@@ -50,7 +50,7 @@ export function encryptStream(key: Buffer): Transform {
   const header = Buffer.alloc(HEADER_BYTES);
   sodium.crypto_secretstream_xchacha20poly1305_init_push(state, header, key);
   // Plaintext is gathered in one reused buffer: the only allocation per chunk is its ciphertext.
-  let plain = Buffer.alloc(0);
+  let plain: Buffer = Buffer.alloc(0);
   let filled = 0;
   let headerSent = false;
   const seal = (length: number, tag: number): Buffer => {
@@ -91,7 +91,7 @@ export function decryptStream(key: Buffer): Transform {
   const header = Buffer.alloc(HEADER_BYTES);
   let headerFilled = 0;
   // Ciphertext is gathered in one reused buffer; the only allocation per chunk is its plaintext.
-  let cipher = Buffer.alloc(0);
+  let cipher: Buffer = Buffer.alloc(0);
   let filled = 0;
   const tag = Buffer.alloc(1);
   let finished = false;

@@ -1,5 +1,10 @@
-import { fileTypeFromBuffer } from 'file-type';
+import type * as FileTypeModuleNamespace from 'file-type';
 import { AppError } from '@one-time/core';
+
+type FileTypeModule = typeof FileTypeModuleNamespace;
+
+/** Loaded with the first upload: an idle process does not carry the magic-number tables. */
+let fileType: Promise<FileTypeModule> | undefined;
 
 /** Enough of the start of a file for magic-byte detection. */
 export const SNIFF_BYTES = 4100;
@@ -9,6 +14,7 @@ export const SNIFF_BYTES = 4100;
  * is valid UTF-8 without NULs is `text/plain`; anything else unknown is `application/octet-stream`.
  */
 export async function sniffContentType(head: Buffer): Promise<string> {
+  const { fileTypeFromBuffer } = await (fileType ??= import('file-type'));
   const detected = await fileTypeFromBuffer(head);
   if (detected) return detected.mime;
   if (head.length > 0 && looksLikeText(head)) return markupType(head) ?? 'text/plain';
