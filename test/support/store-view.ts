@@ -1,6 +1,7 @@
 import { DatabaseSync } from 'node:sqlite';
 import { rm } from 'node:fs/promises';
 import { MongoClient } from 'mongodb';
+import { FILES_COLLECTION, PURGES_COLLECTION, TICKETS_COLLECTION } from '@one-time/db/mongo';
 import type { Config, FileRecord } from '@one-time/core';
 import { openBlobStore, openFileRepository } from '@one-time/infra';
 
@@ -82,16 +83,17 @@ async function openRowCounter(metadata: Config['metadata']): Promise<RowCounter>
     ids: async () =>
       (
         await db
-          .collection<{ _id: string }>('files')
+          .collection<{ _id: string }>(FILES_COLLECTION)
           .find({}, { projection: { _id: 1 } })
           .toArray()
       ).map((d) => d._id),
     async tracesOf(id) {
-      const [records, tickets] = await Promise.all([
-        db.collection<{ _id: string }>('files').countDocuments({ _id: id }),
-        db.collection('download_tickets').countDocuments({ fileId: id }),
+      const [records, tickets, purges] = await Promise.all([
+        db.collection<{ _id: string }>(FILES_COLLECTION).countDocuments({ _id: id }),
+        db.collection(TICKETS_COLLECTION).countDocuments({ fileId: id }),
+        db.collection<{ _id: string }>(PURGES_COLLECTION).countDocuments({ _id: id }),
       ]);
-      return records + tickets;
+      return records + tickets + purges;
     },
     async count() {
       const collections = await db.listCollections().toArray();
