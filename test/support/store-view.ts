@@ -1,7 +1,7 @@
 import { DatabaseSync } from 'node:sqlite';
 import { rm } from 'node:fs/promises';
 import { MongoClient } from 'mongodb';
-import { FILES_COLLECTION, PURGES_COLLECTION, TICKETS_COLLECTION } from '@one-time/db/mongo';
+import { FILES_COLLECTION, PURGES_COLLECTION, TICKETS_COLLECTION, WRITE_LOCKS_COLLECTION } from '@one-time/db/mongo';
 import type { Config, FileRecord } from '@one-time/core';
 import { openBlobStore, openFileRepository } from '@one-time/infra';
 
@@ -88,12 +88,13 @@ async function openRowCounter(metadata: Config['metadata']): Promise<RowCounter>
           .toArray()
       ).map((d) => d._id),
     async tracesOf(id) {
-      const [records, tickets, purges] = await Promise.all([
+      const [records, tickets, purges, locks] = await Promise.all([
         db.collection<{ _id: string }>(FILES_COLLECTION).countDocuments({ _id: id }),
         db.collection(TICKETS_COLLECTION).countDocuments({ fileId: id }),
         db.collection<{ _id: string }>(PURGES_COLLECTION).countDocuments({ _id: id }),
+        db.collection<{ _id: string }>(WRITE_LOCKS_COLLECTION).countDocuments({ _id: id }),
       ]);
-      return records + tickets + purges;
+      return records + tickets + purges + locks;
     },
     async count() {
       const collections = await db.listCollections().toArray();

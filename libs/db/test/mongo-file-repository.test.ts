@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { MongoClient } from 'mongodb';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { MongoFileRepository, FILES_COLLECTION, TICKETS_COLLECTION } from '@one-time/db/mongo';
+import { MongoFileRepository, FILES_COLLECTION, TICKETS_COLLECTION, WRITE_LOCKS_COLLECTION } from '@one-time/db/mongo';
 import { describeFileRepositoryContract, givenReady, mustClaim, purge } from '@one-time/db/testing';
 
 /** The FerretDB (or MongoDB) server of the development services. */
@@ -74,5 +74,14 @@ describe('MongoFileRepository (MongoDB only)', () => {
     for (const { name: collection } of await client.db(name).listCollections().toArray()) {
       expect(await client.db(name).collection(collection).countDocuments({}), collection).toBe(0);
     }
+  });
+
+  it('gets past a write lock that a dead process left, once it is stale', async () => {
+    const id = await givenReady(repo);
+    const locks = client.db(name).collection<{ _id: string; owner: string; until: Date }>(WRITE_LOCKS_COLLECTION);
+    await locks.insertOne({ _id: id, owner: 'dead', until: new Date(Date.now() - 1_000) });
+    const claim = await mustClaim(repo, id);
+    expect(claim.file.downloadsLeft).toBe(0);
+    expect(await locks.countDocuments({ _id: id })).toBe(0);
   });
 });

@@ -1,2 +1,3 @@
 export * from './connect.ts';
 export * from './mongo-file-repository.ts';
+export { WRITE_LOCKS_COLLECTION } from './document-write-locks.ts';

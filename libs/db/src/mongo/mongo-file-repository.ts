@@ -1,6 +1,7 @@
 import { MongoServerError, type Collection, type Db, type Filter } from 'mongodb';
 import { AppError, type FilePart, type FileRecord } from '@one-time/core';
 import type { Claim, FileRepository, NewUpload, ReadyFile } from '../file-repository.ts';
+import { DocumentWriteLocks, WRITE_LOCKS_COLLECTION } from './document-write-locks.ts';
 
 export const FILES_COLLECTION = 'files';
 export const TICKETS_COLLECTION = 'download_tickets';
@@ -46,12 +47,15 @@ const INDEXES = [
  * - a purge begins with an insert-only marker that no later write can undo; a claim re-reads the record and
  *   the marker after its compare-and-set, so a write that raced a purge gives nothing out;
  * - a purge deletes the record by id, whatever a lost update wrote into it, and tickets before and after;
- * - a lost stream-counter decrement is repaired from the tickets' own leases.
+ * - a lost stream-counter decrement is repaired from the tickets' own leases;
+ * - and there, every update of a file document holds a per-document write lock (see `DocumentWriteLocks`), so
+ *   the counters stay exact: without it, two claims that read the same count both write count − 1.
  */
 export class MongoFileRepository implements FileRepository {
   readonly #files: Collection<FileDocument>;
   readonly #tickets: Collection<TicketDocument>;
   readonly #purges: Collection<PurgeDocument>;
+  readonly #writeLocks: DocumentWriteLocks;
   readonly #db: Db;
   readonly #onClose: () => Promise<void>;
 
@@ -60,6 +64,7 @@ export class MongoFileRepository implements FileRepository {
     this.#files = db.collection<FileDocument>(FILES_COLLECTION);
     this.#tickets = db.collection<TicketDocument>(TICKETS_COLLECTION);
     this.#purges = db.collection<PurgeDocument>(PURGES_COLLECTION);
+    this.#writeLocks = new DocumentWriteLocks(db.collection(WRITE_LOCKS_COLLECTION));
     this.#onClose = onClose;
   }
 
@@ -69,6 +74,18 @@ export class MongoFileRepository implements FileRepository {
       await guard(() => this.#files.createIndex({ [field]: 1 }, { name }));
     }
     await guard(() => this.#tickets.createIndex({ fileId: 1 }, { name: 'fileId' }));
+    if (await this.#updatesAreReadThenWrite()) this.#writeLocks.enable();
+  }
+
+  /** FerretDB 1.x says who it is in `buildInfo`; MongoDB does not carry that field. */
+  async #updatesAreReadThenWrite(): Promise<boolean> {
+    const info = await guard(() => this.#db.command({ buildInfo: 1 }));
+    return typeof info['ferretdbVersion'] === 'string' && info['ferretdbVersion'].startsWith('v1.');
+  }
+
+  /** Every update of a file document goes through here: one writer at a time where the server needs it. */
+  #write<T>(id: string, update: () => Promise<T>): Promise<T> {
+    return guard(() => this.#writeLocks.hold(id, update));
   }
 
   async createUpload(upload: NewUpload): Promise<void> {
@@ -89,12 +106,14 @@ export class MongoFileRepository implements FileRepository {
   }
 
   async addPart(id: string, part: FilePart): Promise<boolean> {
-    const result = await guard(() => this.#files.updateOne({ _id: id, state: 'uploading' }, { $push: { parts: part } }));
+    const result = await this.#write(id, () =>
+      this.#files.updateOne({ _id: id, state: 'uploading' }, { $push: { parts: part } }),
+    );
     return result.matchedCount === 1;
   }
 
   async markReady(id: string, file: ReadyFile): Promise<boolean> {
-    const result = await guard(() =>
+    const result = await this.#write(id, () =>
       this.#files.updateOne(
         { _id: id, state: 'uploading' },
         {
@@ -138,7 +157,7 @@ export class MongoFileRepository implements FileRepository {
         await pause(attempt); // every slot is held meanwhile; read the new count
         continue;
       }
-      const claimed = await guard(() =>
+      const claimed = await this.#write(id, () =>
         this.#files.findOneAndUpdate(
           { _id: id, state: 'ready', downloadsLeft: seen.downloadsLeft, expiresAt: { $gt: now } },
           { $inc: { downloadsLeft: -1, activeStreams: 1 }, $max: { leaseUntil } },
@@ -183,7 +202,7 @@ export class MongoFileRepository implements FileRepository {
   }
 
   async releaseClaim(claim: Claim): Promise<void> {
-    await guard(() =>
+    await this.#write(claim.file.id, () =>
       this.#files.updateOne(
         { _id: claim.file.id, state: 'ready', activeStreams: { $gt: 0 } },
         { $inc: { downloadsLeft: 1, activeStreams: -1 } },
@@ -194,13 +213,13 @@ export class MongoFileRepository implements FileRepository {
 
   async renewLease(claim: Claim, leaseUntil: Date): Promise<void> {
     await guard(() => this.#tickets.updateOne({ _id: claim.handle, leaseUntil: { $ne: null } }, { $set: { leaseUntil } }));
-    await guard(() => this.#files.updateOne({ _id: claim.file.id }, { $max: { leaseUntil } }));
+    await this.#write(claim.file.id, () => this.#files.updateOne({ _id: claim.file.id }, { $max: { leaseUntil } }));
   }
 
   async endStream(claim: Claim, now: Date): Promise<boolean> {
     // The ticket first: from then on no purge waits for this stream, whatever happens to the counter.
     await guard(() => this.#tickets.updateOne({ _id: claim.handle }, { $set: { leaseUntil: null } }));
-    const after = await guard(() =>
+    const after = await this.#write(claim.file.id, () =>
       this.#files.findOneAndUpdate(
         { _id: claim.file.id, activeStreams: { $gt: 0 } },
         { $inc: { activeStreams: -1 } },
@@ -213,14 +232,14 @@ export class MongoFileRepository implements FileRepository {
   }
 
   async expireNow(id: string, now: Date): Promise<boolean> {
-    const result = await guard(() => this.#files.updateOne({ _id: id, state: 'ready' }, { $set: { expiresAt: now } }));
+    const result = await this.#write(id, () => this.#files.updateOne({ _id: id, state: 'ready' }, { $set: { expiresAt: now } }));
     return result.matchedCount === 1;
   }
 
   async beginPurge(id: string, now: Date): Promise<FileRecord | null> {
     if (await this.#purgeBegan(id)) return this.#resumePurge(id);
     const purging =
-      (await guard(() =>
+      (await this.#write(id, () =>
         this.#files.findOneAndUpdate(
           {
             _id: id,
@@ -260,7 +279,7 @@ export class MongoFileRepository implements FileRepository {
   async #purgeDespiteStaleCounter(id: string, now: Date): Promise<FileDocument | null> {
     const seen = await guard(() => this.#files.findOne({ _id: id }));
     if (!seen || seen.activeStreams <= 0 || (await this.#hasLiveStream(id, now))) return null;
-    return guard(() =>
+    return this.#write(id, () =>
       this.#files.findOneAndUpdate(
         { _id: id, activeStreams: seen.activeStreams, $and: [due(now)] },
         { $set: { state: 'purging' } },
@@ -280,6 +299,7 @@ export class MongoFileRepository implements FileRepository {
     await guard(() => this.#tickets.deleteMany({ fileId: id }));
     await guard(() => this.#files.deleteOne({ _id: id }));
     await guard(() => this.#tickets.deleteMany({ fileId: id }));
+    await guard(() => this.#writeLocks.forget(id)); // one a process died holding would keep the id
     await guard(() => this.#purges.deleteOne({ _id: id })); // last: until then, findDue leads back here
   }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FileRepository } from '../../file-repository.ts';
-import { givenReady, staleLease, type RepositoryAccess } from '../fixtures.ts';
+import { freshLease, givenReady, mustFind, staleLease, type RepositoryAccess } from '../fixtures.ts';
 
 const ROUNDS = 5;
 const FILES_PER_ROUND = 20;
@@ -8,6 +8,7 @@ const CLAIMERS = 4;
 const PURGERS = 2;
 const OBSERVER_READS = 6;
 const GIVE_BACK_ROUNDS = 40;
+const COUNTED_DOWNLOADS = 12;
 
 /**
  * Claims race purges on 1-download files. Leases are stale from the start, so a purge may cut in while a
@@ -45,6 +46,20 @@ export function describeRaces(repo: RepositoryAccess): void {
         if (purging && (await repo().claim(id, new Date(), staleLease()))) revived.push(`round ${round}: claimed`);
       }
       expect(revived).toEqual([]);
+    });
+
+    it('counts every download while leases are renewed and streams end at the same time', async () => {
+      const id = await givenReady(repo(), { downloads: COUNTED_DOWNLOADS });
+      const claims = await Promise.all(
+        Array.from({ length: COUNTED_DOWNLOADS }, () => repo().claim(id, new Date(), freshLease())),
+      );
+      const held = claims.filter((claim) => claim !== null);
+      expect(held).toHaveLength(COUNTED_DOWNLOADS);
+      expect(new Set(held.map((claim) => claim.file.downloadsLeft)).size).toBe(COUNTED_DOWNLOADS);
+      // Other writes to the same record land among the stream ends; none may undo another.
+      await Promise.all(held.flatMap((claim) => [repo().renewLease(claim, freshLease()), repo().endStream(claim, new Date())]));
+      expect(await mustFind(repo(), id)).toMatchObject({ downloadsLeft: 0, activeStreams: 0 });
+      expect(await repo().findDue(new Date(), 10)).toContain(id);
     });
   });
 }
