@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fileIdForCode } from '@one-time/core';
+import { once } from 'node:events';
+import { AppError, fileIdForCode } from '@one-time/core';
+import { purgeJobId } from '@one-time/queue';
 import type { BlobStore } from '@one-time/storage';
 import { DownloadService, PurgeService } from '@one-time/service';
 import { generatedFile, uploadJson } from './support/http.ts';
@@ -17,8 +19,21 @@ afterAll(async () => {
 const codeOf = (url: string) => url.split('/').pop() ?? '';
 const silent = { info() {}, warn() {}, error() {} };
 
+/** A blob store's methods, bound, to override one of them. */
+function bound(store: BlobStore): BlobStore {
+  return {
+    init: () => store.init(),
+    write: (name, source, options) => store.write(name, source, options),
+    read: (name) => store.read(name),
+    delete: (name) => store.delete(name),
+    exists: (name) => store.exists(name),
+    list: (prefix) => store.list(prefix),
+    ping: () => store.ping(),
+  };
+}
+
 describe('purge safety', () => {
-  it('never deletes a blob while it is being streamed, and purges once the stream ends', async () => {
+  it('never deletes a blob while it is being streamed; the API purges it itself once the stream ends', async () => {
     const file = generatedFile(8 * 1024 * 1024);
     const answer = await uploadJson(stack.url, [{ field: 'file', filename: 'slow.bin', content: file.stream() }]);
     const id = fileIdForCode(codeOf(answer.downloadUrl));
@@ -37,10 +52,37 @@ describe('purge safety', () => {
       received += value.length;
     }
     expect(received).toBeGreaterThan(0);
-    expect(await eventually(async () => (await stack.record(id))?.activeStreams === 0, 5_000)).toBe(true);
-    expect(await purger.purge(id)).toBe('purged');
+    // This stack has no worker: no job and no sweeper. The API purged the used file right after the stream.
+    expect(await eventually(async () => (await stack.tracesOf(id)) === 0, 5_000)).toBe(true);
     expect(await stack.api.infra.blobs.exists(`${id}/0`)).toBe(false);
-    expect((await stack.record(id)) ? 1 : 0).toBe(0);
+    expect(await stack.api.infra.purges.queue.getJob(purgeJobId(id, 'downloaded'))).toBeUndefined();
+  });
+
+  it('leaves the purge to a job when the purge after the last download fails', async () => {
+    const answer = await uploadJson(stack.url, [{ field: 'file', filename: 'stuck.txt', content: 'stuck' }]);
+    const code = codeOf(answer.downloadUrl);
+    const id = fileIdForCode(code);
+    const real = stack.api.infra.blobs;
+    const undeletable: BlobStore = { ...bound(real), delete: () => Promise.reject(new AppError('STORAGE_UNAVAILABLE')) };
+    const { files, purges } = stack.api.infra;
+    const downloads = new DownloadService({
+      files,
+      blobs: real,
+      purges,
+      purger: new PurgeService({ files, blobs: undeletable }),
+      timing: stack.config.timing,
+      log: silent,
+    });
+    const download = await downloads.open(code);
+    download.stream.resume();
+    await once(download.stream, 'end');
+    await download.close();
+
+    expect(await purges.queue.getJob(purgeJobId(id, 'downloaded'))).toBeDefined();
+    expect(await stack.record(id)).toMatchObject({ state: 'purging' }); // the blob is still there: so is the record
+    expect(await new PurgeService({ files, blobs: real }).purge(id)).toBe('purged'); // what the job runs
+    expect(await stack.tracesOf(id)).toBe(0);
+    await purges.forgetFile(id);
   });
 
   it('never purges a file with downloads left that has not expired', async () => {
@@ -59,19 +101,11 @@ describe('purge safety', () => {
     const real = stack.api.infra.blobs;
     let failures = 1;
     const flaky: BlobStore = {
-      init: () => real.init(),
-      write: (name, source, options) => real.write(name, source, options),
+      ...bound(real),
       read: async (name) => {
-        if (failures-- > 0) {
-          const { AppError } = await import('@one-time/core');
-          throw new AppError('STORAGE_UNAVAILABLE');
-        }
+        if (failures-- > 0) throw new AppError('STORAGE_UNAVAILABLE');
         return real.read(name);
       },
-      delete: (name) => real.delete(name),
-      exists: (name) => real.exists(name),
-      list: (prefix) => real.list(prefix),
-      ping: () => real.ping(),
     };
     const downloads = new DownloadService({
       files: stack.api.infra.files,

@@ -1,7 +1,7 @@
 import express, { type Express } from 'express';
 import { AppError, isAppError, type Config, type Logger } from '@one-time/core';
 import type { Infrastructure } from '@one-time/infra';
-import { DownloadService, RevokeService, UploadService } from '@one-time/service';
+import { DownloadService, PurgeService, RevokeService, UploadService } from '@one-time/service';
 import { downloadRoutes } from './http/download-routes.ts';
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
 import { appRouter } from './trpc/router.ts';
@@ -39,6 +39,7 @@ export function createApp(config: Config, publicUrl: string, infra: Infrastructu
     files: infra.files,
     blobs: infra.blobs,
     purges: infra.purges,
+    purger: new PurgeService({ files: infra.files, blobs: infra.blobs, metrics: ops.metrics, jobs: infra.purges, log }),
     timing: config.timing,
     log,
   });

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { PurgeCounter, type PurgeCause } from './purge-counter.ts';
 import { TRANSFER_SECONDS_BUCKETS, newRegistry } from './registry.ts';
 
 /** What the API counts. Labels are fixed words and error codes from the error table, never a file's code. */
@@ -14,6 +15,7 @@ export class ApiMetrics {
   readonly #bytesOut: Counter;
   readonly #durations: Partial<Record<Operation, Histogram<'result'>>>;
   readonly #inFlight: Gauge;
+  readonly #purges: PurgeCounter;
 
   constructor(registry: Registry = newRegistry()) {
     this.registry = registry;
@@ -51,6 +53,12 @@ export class ApiMetrics {
       help: 'Upload and download requests being served now.',
       registers,
     });
+    this.#purges = new PurgeCounter(registry);
+  }
+
+  /** The API purges a file itself right after its last download (see DownloadService). */
+  purged(cause: PurgeCause): void {
+    this.#purges.purged(cause);
   }
 
   /** Call when an operation's request arrives; the returned function when its response closes. */

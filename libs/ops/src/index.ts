@@ -8,3 +8,4 @@ export * from './probes.ts';
 export * from './readiness.ts';
 export * from './registry.ts';
 export * from './worker-metrics.ts';
+export * from './purge-counter.ts';

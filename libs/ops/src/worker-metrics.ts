@@ -1,8 +1,8 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { PurgeCounter, type PurgeCause } from './purge-counter.ts';
 import { newRegistry } from './registry.ts';
 
 /** What the worker counts; no label carries a file id, let alone a code. */
-export type PurgeCause = 'downloaded' | 'expired' | 'abandoned';
 export type JobResult = 'completed' | 'failed';
 
 /** BullMQ's job states, as `Queue.getJobCounts` names them. */
@@ -21,8 +21,7 @@ export interface ReconcileFindings {
 
 export class WorkerMetrics {
   readonly registry: Registry;
-  readonly #purges: Counter<'cause'>;
-  readonly #expiries: Counter;
+  readonly #purges: PurgeCounter;
   readonly #jobs: Counter<'job' | 'result'>;
   readonly #jobSeconds: Histogram<'job'>;
   readonly #sweeps: Counter;
@@ -36,17 +35,7 @@ export class WorkerMetrics {
   constructor(queueCounts: () => Promise<QueueCounts>, registry: Registry = newRegistry()) {
     this.registry = registry;
     const registers = [registry];
-    this.#purges = new Counter({
-      name: 'one_time_purges_total',
-      help: 'Files purged (blobs and record deleted), by why they were due: downloaded, expired (or revoked), abandoned upload.',
-      labelNames: ['cause'] as const,
-      registers,
-    });
-    this.#expiries = new Counter({
-      name: 'one_time_expiries_total',
-      help: 'Files purged because their time ran out.',
-      registers,
-    });
+    this.#purges = new PurgeCounter(registry);
     this.#jobs = new Counter({
       name: 'one_time_jobs_total',
       help: 'Queue jobs run by this worker, by job name (purge-file, sweep, reconcile) and result (completed, failed).',
@@ -101,8 +90,7 @@ export class WorkerMetrics {
   }
 
   purged(cause: PurgeCause): void {
-    this.#purges.inc({ cause });
-    if (cause === 'expired') this.#expiries.inc();
+    this.#purges.purged(cause);
   }
 
   /** Call when a job starts; the returned function when it ends. */

@@ -14,12 +14,18 @@ import { decryptStream, open } from '@one-time/crypto';
 import type { Claim, FileRepository } from '@one-time/db';
 import type { BlobStore } from '@one-time/storage';
 import { systemClock, type Clock, type Log, type PurgeScheduler } from './ports.ts';
+import type { PurgeService } from './purge-service.ts';
 import { zipStream } from './zip-stream.ts';
 
 export interface DownloadServiceDeps {
   readonly files: FileRepository;
   readonly blobs: BlobStore;
   readonly purges: PurgeScheduler;
+  /**
+   * Purges a used-up file in this process right after its last download: no job to enqueue, hand over and
+   * run elsewhere. When it fails the purge job takes over, and the sweeper after that.
+   */
+  readonly purger?: Pick<PurgeService, 'purge'>;
   readonly timing: Timing;
   readonly log: Log;
   readonly clock?: Clock;
@@ -135,12 +141,22 @@ export class DownloadService {
   async #endStream(claim: Claim): Promise<void> {
     const fileId = claim.file.id;
     try {
-      if (await this.#deps.files.endStream(claim, this.#clock())) {
-        await this.#deps.purges.enqueuePurge(fileId, 'downloaded');
-      }
+      if (await this.#deps.files.endStream(claim, this.#clock())) await this.#purgeUsedUp(fileId);
     } catch (error) {
       this.#deps.log.warn({ fileId, err: error }, 'purge after download deferred to the sweeper');
     }
+  }
+
+  async #purgeUsedUp(fileId: string): Promise<void> {
+    if (this.#deps.purger) {
+      try {
+        await this.#deps.purger.purge(fileId);
+        return;
+      } catch (error) {
+        this.#deps.log.warn({ fileId, err: error }, 'purge after download left to the purge job');
+      }
+    }
+    await this.#deps.purges.enqueuePurge(fileId, 'downloaded');
   }
 
   #leaseFrom(now: Date): Date {
