@@ -44,8 +44,8 @@ const INDEXES = [
  * update is atomic; and it keeps its invariants on FerretDB 1.x, the local stand-in, whose `findAndModify`
  * and `update` are read-then-write, so two concurrent writes to one document can lose one of them:
  * - the unique ticket insert (atomic on every server) decides who gets download k;
- * - a purge begins with an insert-only marker that no later write can undo; a claim re-reads the record and
- *   the marker after its compare-and-set, so a write that raced a purge gives nothing out;
+ * - a purge begins with an insert-only marker that no later write can undo; a claim reads the marker after
+ *   its decrement, so a claim that raced a purge gives nothing out;
  * - a purge deletes the record by id, whatever a lost update wrote into it, and tickets before and after;
  * - a lost stream-counter decrement is repaired from the tickets' own leases;
  * - and there, every update of a file document holds a per-document write lock (see `DocumentWriteLocks`), so
@@ -145,8 +145,10 @@ export class MongoFileRepository implements FileRepository {
   }
 
   /**
-   * Ticket first, then a compare-and-set on the count it was computed from. On MongoDB the conditional
-   * `findOneAndUpdate` alone would do; the ticket makes "at most N downloads" hold where it is not atomic.
+   * Ticket first: its unique insert decides who gets a download, so no more than the count can be held at
+   * once. Then one conditional decrement, which cannot go below zero: there are never more ticket holders
+   * than downloads left. (A compare-and-set on the count read would starve: of n concurrent holders only one
+   * matches per round.)
    */
   async claim(id: string, now: Date, leaseUntil: Date): Promise<Claim | null> {
     for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt += 1) {
@@ -159,20 +161,15 @@ export class MongoFileRepository implements FileRepository {
       }
       const claimed = await this.#write(id, () =>
         this.#files.findOneAndUpdate(
-          { _id: id, state: 'ready', downloadsLeft: seen.downloadsLeft, expiresAt: { $gt: now } },
+          { _id: id, state: 'ready', downloadsLeft: { $gt: 0 }, expiresAt: { $gt: now } },
           { $inc: { downloadsLeft: -1, activeStreams: 1 }, $max: { leaseUntil } },
           { returnDocument: 'after' },
         ),
       );
-      // A write that lost a race on a non-atomic server is caught by reading the record back.
-      const [current, purging] = claimed
-        ? await Promise.all([guard(() => this.#files.findOne({ _id: id })), this.#purgeBegan(id)])
-        : [null, false];
-      if (current && !purging && current.state === 'ready' && current.expiresAt > now) {
-        return { file: recordOf(claimed, false)!, handle: ticket }; // as this claim left it
-      }
+      // A purge that began meanwhile wins: its marker is insert-only, so this read cannot miss it.
+      if (claimed && !(await this.#purgeBegan(id))) return { file: recordOf(claimed, false)!, handle: ticket };
       await guard(() => this.#tickets.deleteOne({ _id: ticket }));
-      if (claimed) return null; // purged or expired under us: nothing to give out
+      return null; // purged, expired or revoked under us: nothing to give out
     }
     return null;
   }
