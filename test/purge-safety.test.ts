@@ -76,7 +76,7 @@ describe('purge safety', () => {
     const download = await downloads.open(code);
     download.stream.resume();
     await once(download.stream, 'end');
-    await download.close();
+    await download.close(true);
 
     expect(await purges.queue.getJob(purgeJobId(id, 'downloaded'))).toBeDefined();
     expect(await stack.record(id)).toMatchObject({ state: 'purging' }); // the blob is still there: so is the record

@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileIdForCode } from '@one-time/core';
+import { DownloadService } from '@one-time/service';
 import { restartableAzurite, restartableMongo } from './faults/restartable.ts';
 import { uploadJson, uploadMultipart } from './support/http.ts';
 import { redisDump } from './support/redis-dump.ts';
@@ -66,12 +67,19 @@ const PNG_1x1 = Buffer.from(
 );
 
 describe('zero knowledge at rest', () => {
-  it('leaves neither the content, nor the file name, nor the code, nor the token in the stores or Redis', async () => {
+  it('leaves neither the content, nor the file name, nor the code, the token or a session in the stores or Redis', async () => {
     const marker = `marker-${randomBytes(16).toString('hex')}`;
     const fileName = `name-${randomBytes(12).toString('hex')}.txt`;
     const content = `${marker}\n`.repeat(20_000); // ~1 MiB, several encryption chunks
     const answer = await uploadJson(stack.url, [{ field: 'file', filename: fileName, content }]);
-    const secrets = { marker, fileName, code: answer.code, deleteToken: answer.deleteToken };
+    // A download under way, cut off before its first byte: its resume session is stored, and its window's job queued.
+    const { files, blobs, purges } = stack.api.infra;
+    const silent = { info() {}, warn() {}, error() {} };
+    const taken = await new DownloadService({ files, blobs, purges, timing: stack.config.timing, log: silent }).open(answer.code);
+    taken.stream.destroy();
+    await taken.close(false);
+    const session = taken.session.secret;
+    const secrets = { marker, fileName, code: answer.code, deleteToken: answer.deleteToken, session };
 
     await stores.settle();
     try {
@@ -87,8 +95,9 @@ describe('zero knowledge at rest', () => {
     expect(queued.length).toBeGreaterThan(0);
     expect(secretsIn(queued, secrets)).toEqual([]);
 
-    // And the file still comes back whole with its name, to the holder of the code.
-    const download = await fetch(answer.downloadUrl);
+    // And the file still comes back whole with its name, to the holder of the session.
+    const download = await fetch(answer.downloadUrl, { headers: { 'one-time-session': session, range: 'bytes=0-' } });
+    expect(download.status).toBe(206);
     expect(await download.text()).toBe(content);
     expect(download.headers.get('content-disposition')).toContain(fileName);
   });
@@ -114,10 +123,20 @@ describe('zero knowledge at rest', () => {
     stored[200_000] = (stored[200_000] ?? 0) ^ 0x01;
     await blobs.write(name, Readable.from([stored]));
 
-    const response = await fetch(answer.downloadUrl);
-    expect(response.status).toBe(200);
-    expect(response.headers.get('content-length')).toBe(String(content.length));
-    await expect(response.arrayBuffer()).rejects.toThrow(); // aborted, not ended cleanly
+    // The connection is cut, before the headers or in the body (whichever the failed check reaches first):
+    // never a clean end that would pass for the whole file.
+    const outcome = await fetch(answer.downloadUrl).then(
+      async (response) => {
+        expect(response.status).toBe(200);
+        expect(response.headers.get('content-length')).toBe(String(content.length));
+        return response.arrayBuffer().then(
+          () => 'ended cleanly',
+          () => 'cut in the body',
+        );
+      },
+      () => 'cut before the headers',
+    );
+    expect(outcome).not.toBe('ended cleanly');
   });
 });
 

@@ -125,6 +125,32 @@ describe('the web page', () => {
     expect(await landing.locator('#gone').innerText()).toBe(usedText);
   });
 
+  it('leaves a cut-off download resumable: a scoped, script-proof session cookie that a Range request carries', async () => {
+    await freshContext();
+    const content = randomBytes(32 * 1024 * 1024); // larger than the socket buffers, so the cancel lands mid-file
+    const answer = await uploadJson(stack.url, [{ field: 'file', filename: 'large.bin', content }]);
+    const landing = await newPage();
+    await landing.goto(answer.url);
+    await landing.locator('#file').waitFor({ state: 'visible' });
+    const [download] = await Promise.all([landing.waitForEvent('download'), landing.locator('#download').click()]);
+    await download.cancel(); // what a dropped connection leaves: a download the browser did not finish
+
+    const path = `/download/${answer.code}`;
+    const [cookie] = (await context.cookies(`${stack.url}${path}`)).filter((c) => c.name === 'one_time_session');
+    expect(cookie).toMatchObject({ path, httpOnly: true, sameSite: 'Strict' });
+    expect(cookie?.value).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(await context.cookies(`${stack.url}/d/${answer.code}`)).toEqual([]); // only the download path gets it
+    expect(await landing.evaluate(() => document.cookie)).toBe('');
+
+    // The browser context's own requests carry its cookies: with a range, the rest of the file comes back.
+    const rest = await context.request.get(`${stack.url}${path}`, { headers: { range: 'bytes=1000000-' } });
+    expect(rest.status()).toBe(206);
+    expect(rest.headers()['content-range']).toBe(`bytes 1000000-${content.length - 1}/${content.length}`);
+    expect((await rest.body()).equals(content.subarray(1_000_000))).toBe(true);
+    // Someone else with the link gets nothing.
+    expect((await fetch(`${stack.url}${path}`, { headers: { range: 'bytes=0-' } })).status).toBe(404);
+  });
+
   it('is not used up by link previews: GET, HEAD, bot user agents, or a browser rendering the page', async () => {
     pageProblems = [];
     const content = randomBytes(4096);
@@ -194,7 +220,8 @@ describe('the web page', () => {
     const landing = await newPage();
     await landing.goto(link);
     await landing.locator('#file').waitFor({ state: 'visible' });
-    expect(await landing.locator('#file-size').innerText()).toBe('several files, sent as one zip');
+    // The zip's length is known before a byte is read: two stored entries, their headers and the directory.
+    expect(await landing.locator('#file-size').innerText()).toBe('215 bytes, several files sent as one zip');
     expect(await fitsTheScreen(landing)).toBe(true);
     await screenshot(landing, '09-phone-landing');
     const [download] = await Promise.all([landing.waitForEvent('download'), landing.locator('#download').click()]);

@@ -4,8 +4,8 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fileIdForCode } from '@one-time/core';
 import { PURGE_QUEUE, purgeJobId } from '@one-time/queue';
-import { generatedFile, uploadJson } from '../support/http.ts';
-import { eventually, sameDeployment, startStack } from '../support/stack.ts';
+import { generatedFile, sha256, uploadJson } from '../support/http.ts';
+import { eventually, sameDeployment, startStack, type Stack } from '../support/stack.ts';
 import { restartableAzurite, startApp } from './restartable.ts';
 
 const MiB = 1024 * 1024;
@@ -61,27 +61,52 @@ describe('the worker killed with SIGKILL in the middle of a purge', () => {
 });
 
 describe('the API killed with SIGKILL in the middle of a download', () => {
-  it('leaves a claimed file that the sweeper purges once the stream lease runs out', async () => {
-    const stack = await startStack({ env: { STREAM_LEASE: '2s', SWEEP_INTERVAL: '1s' } });
-    cleanUps.push(() => stack.stop());
-    const api = await startApp('api', sameDeployment(stack.config, { STREAM_LEASE: '2s' }));
+  /** A download through a second API process, which dies after 1 MiB has arrived. */
+  async function cutByDeath(stack: Stack, env: Record<string, string>) {
+    const api = await startApp('api', sameDeployment(stack.config, env));
     cleanUps.push(() => api.kill());
-    const answer = await uploadJson(api.url, [{ field: 'file', filename: 'cut.bin', content: generatedFile(16 * MiB).stream() }]);
-    const fileId = fileIdForCode(answer.code);
-
+    const content = generatedFile(16 * MiB);
+    const answer = await uploadJson(api.url, [{ field: 'file', filename: 'cut.bin', content: content.stream() }]);
     const response = await new Promise<IncomingMessage>((resolve, reject) =>
       get(answer.downloadUrl, resolve).once('error', reject),
     );
     expect(response.statusCode).toBe(200);
+    const chunks: Buffer[] = [];
     let received = 0;
     for await (const chunk of response as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
       received += chunk.length;
       if (received >= MiB) break; // read a little, then the API dies
     }
     await api.kill();
+    const fileId = fileIdForCode(answer.code);
     expect(await stack.record(fileId)).toMatchObject({ downloadsLeft: 0, activeStreams: 1 });
+    return { answer, fileId, content, head: Buffer.concat(chunks), session: String(response.headers['one-time-session']) };
+  }
 
+  it('leaves a claimed file that the sweeper purges once its stream lease and resume window have run out', async () => {
+    const env = { STREAM_LEASE: '2s', RESUME_WINDOW: '4s' };
+    const stack = await startStack({ env: { ...env, SWEEP_INTERVAL: '1s' } });
+    cleanUps.push(() => stack.stop());
+    const { fileId } = await cutByDeath(stack, env);
+    const killedAt = Date.now();
     expect(await eventually(async () => ((await stack.record(fileId)) ? 1 : 0) === 0, 20_000)).toBe(true);
+    expect(Date.now() - killedAt).toBeGreaterThan(2_500); // not before the window (4 s from the claim) ended
+    expect(await stack.blobNames()).toEqual([]);
+  }, 60_000);
+
+  it('lets the claimant finish through another API process with its session', async () => {
+    const env = { STREAM_LEASE: '2s' };
+    const stack = await startStack({ env: { ...env, SWEEP_INTERVAL: '1s' } });
+    cleanUps.push(() => stack.stop());
+    const { answer, fileId, content, head, session } = await cutByDeath(stack, env);
+    await new Promise((resolve) => setTimeout(resolve, 3_000)); // the dead stream's lease is stale by now
+    const rest = await fetch(`${stack.url}/download/${answer.code}`, {
+      headers: { 'one-time-session': session, range: `bytes=${head.length}-` },
+    });
+    expect(rest.status).toBe(206);
+    expect(sha256(Buffer.concat([head, Buffer.from(await rest.arrayBuffer())]))).toBe(content.sha256);
+    expect(await eventually(async () => ((await stack.record(fileId)) ? 1 : 0) === 0, 10_000)).toBe(true);
     expect(await stack.blobNames()).toEqual([]);
   }, 60_000);
 });

@@ -52,7 +52,12 @@ export async function get(
   process.once('SIGINT', stop).once('SIGTERM', stop);
   const bar = progressBar('receiving');
   try {
-    const file = await client.download(codeOrUrl, { signal: abort.signal });
+    const file = await client.download(codeOrUrl, {
+      signal: abort.signal,
+      // On stderr: stdout carries only the result line, for scripts.
+      onResume: ({ from, attempt }) =>
+        process.stderr.write(`one-time: connection lost; resuming at byte ${from} (attempt ${attempt})\n`),
+    });
     const { output } = options;
     const intoFolder = output === undefined || (await isFolder(output));
     // `safeFileName` again although the client already applies it: this is where the write happens.

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, type Stack } from '../../../test/support/stack.ts';
+import { cuttingProxy } from '../../../test/support/cutting-proxy.ts';
+import { eventually, startStack, type Stack } from '../../../test/support/stack.ts';
 
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 let stack: Stack;
@@ -57,6 +58,29 @@ describe('one-time CLI, run as a child process', () => {
     expect(again.stderr.trim().split('\n')).toHaveLength(1);
     expect(again.stderr).toMatch(/^one-time: .*\(NOT_FOUND\)$/m);
     expect(await readdir(folder)).not.toContain('again.bin.part');
+  });
+
+  it('gets a file across two forced disconnects without any help, resuming where each one broke', async () => {
+    const data = randomBytes(32 * 1024 * 1024); // larger than the socket buffers: the cuts land mid-file
+    await writeFile(join(folder, 'big.bin'), data);
+    const sent = await cli(['send', 'big.bin', '--json']);
+    const { code } = JSON.parse(sent.stdout) as { code: string };
+    const proxy = await cuttingProxy(stack.url, 2, 5 * 1024 * 1024);
+    try {
+      const got = await cli(['get', '-o', 'resumed.bin', '--', code], { ONE_TIME_URL: proxy.url });
+      expect(got.stderr).toMatch(
+        /connection lost; resuming at byte \d+ \(attempt 1\)\n.*connection lost; resuming at byte \d+ \(attempt 2\)/s,
+      );
+      expect(got.code).toBe(0);
+      expect(proxy.cuts()).toBe(2);
+      expect((await readFile(join(folder, 'resumed.bin'))).equals(data)).toBe(true);
+      expect(await readdir(folder)).not.toContain('resumed.bin.part');
+      // One download, taken once and finished: the file is gone.
+      expect(await eventually(async () => (await cli(['info', '--', code])).code === 1)).toBe(true);
+      expect((await cli(['get', '-o', 'twice.bin', '--', code])).code).toBe(1);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('never overwrites a file without --force: name (1).ext, name (2).ext, …', async () => {

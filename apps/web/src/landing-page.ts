@@ -56,7 +56,8 @@ async function retry(): Promise<void> {
 function showInfo(info: Info): void {
   show(loading, false);
   byId('file-name').textContent = info.name;
-  byId('file-size').textContent = info.size === null ? 'several files, sent as one zip' : formatBytes(info.size);
+  const zipOfSeveral = info.contentType === 'application/zip' && /^one-time-\d+-files\.zip$/.test(info.name);
+  byId('file-size').textContent = `${formatBytes(info.size)}${zipOfSeveral ? ', several files sent as one zip' : ''}`;
   byId('file-expires').textContent = formatExpiry(new Date(info.expiresAt));
   byId('file-downloads').textContent = String(info.downloadsLeft);
   show(filePanel);

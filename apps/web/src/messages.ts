@@ -40,6 +40,8 @@ export function errorMessage(error: unknown, context: MessageContext = {}): stri
     case 'NOT_FOUND':
     case 'INVALID_CODE':
       return 'This file is not available.';
+    case 'RANGE_NOT_SATISFIABLE':
+      return 'The download could not continue from where it stopped. Start it again.';
     case 'BAD_REQUEST':
     case 'NO_FILE':
     case 'MALFORMED_UPLOAD':

@@ -2,6 +2,7 @@ import { TRPCClientError, createTRPCClient, httpLink } from '@trpc/client';
 import type { AppRouter } from '@one-time/api';
 import type { ErrorCode } from '@one-time/core';
 import { multipartBody, type Part } from './multipart.ts';
+import { resumingBody, type ResumeOptions } from './resuming-download.ts';
 import { OneTimeError, errorFromResponse } from './one-time-error.ts';
 import { safeFileName } from './safe-file-name.ts';
 import { xhrUpload } from './xhr-upload.ts';
@@ -39,8 +40,9 @@ export interface Downloaded {
   /** The server's name reduced to a safe base name (see `safeFileName`): never a path, never hidden. */
   readonly name: string;
   readonly contentType: string;
-  /** Unknown for several files (a zip built while it streams). */
+  /** Bytes in the whole download (a file, or the zip of several); the stream delivers exactly these. */
   readonly size: number | undefined;
+  /** Resumes by itself after a broken connection (see `ResumeOptions`); errors unless every byte arrived. */
   readonly stream: ReadableStream<Uint8Array>;
 }
 
@@ -118,19 +120,26 @@ export function createOneTimeClient(options: ClientOptions) {
       return (await response.json()) as Uploaded;
     },
 
-    /** Uses up one download. Accepts the code or a link to it. */
-    async download(codeOrUrl: string, downloadOptions: { signal?: AbortSignal } = {}): Promise<Downloaded> {
-      const response = await request(
-        `${baseUrl}/download/${encodeURIComponent(codeOf(codeOrUrl))}`,
-        downloadOptions.signal ? { signal: downloadOptions.signal } : {},
-      );
+    /**
+     * Uses up one download. Accepts the code or a link to it. A connection that breaks is taken up again
+     * with the download's session, from the first byte not yet received: no second download is used.
+     */
+    async download(codeOrUrl: string, downloadOptions: ResumeOptions = {}): Promise<Downloaded> {
+      const url = `${baseUrl}/download/${encodeURIComponent(codeOf(codeOrUrl))}`;
+      const response = await request(url, downloadOptions.signal ? { signal: downloadOptions.signal } : {});
       const length = response.headers.get('content-length');
+      const session = response.headers.get('one-time-session');
+      const size = length === null ? undefined : Number(length);
       if (!response.body) throw new OneTimeError('INTERNAL', 'The server sent no body.');
+      const stream =
+        size === undefined || session === null
+          ? response.body // a server without sessions: nothing to resume with
+          : resumingBody(response, { url, size, session, etag: response.headers.get('etag') }, request, downloadOptions);
       return {
         name: fileNameOf(response.headers.get('content-disposition')),
         contentType: response.headers.get('content-type') ?? 'application/octet-stream',
-        size: length === null ? undefined : Number(length),
-        stream: response.body,
+        size,
+        stream,
       };
     },
 

@@ -120,6 +120,7 @@ const envSchema = z.object({
   DOWNLOADS_MAX: positiveInt(100),
   UPLOAD_DEADLINE: duration('6h'),
   STREAM_LEASE: duration('2m'),
+  RESUME_WINDOW: duration('1h'),
   SWEEP_INTERVAL: duration('30s'),
   RECONCILE_INTERVAL: duration('1h'),
   ORPHAN_GRACE: duration('1h'),
@@ -242,6 +243,8 @@ export interface Timing {
   readonly uploadDeadlineMs: number;
   /** A download stream refreshes its lease; a lease older than this belongs to a stream that died. */
   readonly streamLeaseMs: number;
+  /** How long a claimed download may be resumed (never past the file's own expiry). */
+  readonly resumeWindowMs: number;
   readonly sweepIntervalMs: number;
   readonly reconcileIntervalMs: number;
   /** Blobs with no record are only removed once they are older than this. */
@@ -316,6 +319,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     timing: {
       uploadDeadlineMs: e.UPLOAD_DEADLINE,
       streamLeaseMs: e.STREAM_LEASE,
+      resumeWindowMs: e.RESUME_WINDOW,
       sweepIntervalMs: e.SWEEP_INTERVAL,
       reconcileIntervalMs: e.RECONCILE_INTERVAL,
       orphanGraceMs: e.ORPHAN_GRACE,

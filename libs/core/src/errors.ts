@@ -23,6 +23,8 @@ export const ERROR_TABLE = {
   UNAUTHORIZED: { status: 401, trpc: 'UNAUTHORIZED', message: 'Credentials are missing or wrong.' },
   FORBIDDEN: { status: 403, trpc: 'FORBIDDEN', message: 'That delete token does not match.' },
   PAYLOAD_TOO_LARGE: { status: 413, trpc: 'PAYLOAD_TOO_LARGE', message: 'The upload is larger than this server accepts.' },
+  // 416 over REST; tRPC has no such code, and no procedure serves bytes.
+  RANGE_NOT_SATISFIABLE: { status: 416, trpc: 'BAD_REQUEST', message: 'The requested range lies outside the file.' },
   UPLOAD_TIMEOUT: { status: 408, trpc: 'TIMEOUT', message: 'The upload took longer than this server allows.' },
   RATE_LIMITED: { status: 429, trpc: 'TOO_MANY_REQUESTS', message: 'Too many requests; try again later.' },
   STORAGE_UNAVAILABLE: { status: 503, trpc: 'SERVICE_UNAVAILABLE', message: 'File storage is not available right now.' },

@@ -18,6 +18,10 @@ export interface FilePart {
 export interface PartMeta {
   readonly name: string;
   readonly contentType: string;
+  /** CRC-32 of the plaintext, so a zip of several parts can write every header before reading a byte. */
+  readonly crc32?: number;
+  /** The file's strong validator (`ETag`), random; the first part's serves for the whole download. */
+  readonly etag?: string;
 }
 
 export interface FileRecord {

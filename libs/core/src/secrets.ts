@@ -4,6 +4,10 @@ import { createHash, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto'
 const CODE_BYTES = 16;
 const CODE_PATTERN = /^[A-Za-z0-9_-]{22}$/;
 const TOKEN_BYTES = 24;
+/** 256 bits: the session secret lets its holder finish a download, so it is as hard to guess as the code. */
+const SESSION_SECRET_BYTES = 32;
+const SESSION_SECRET_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+const ENTITY_TAG_BYTES = 12;
 
 export function generateCode(): string {
   return randomBytes(CODE_BYTES).toString('base64url');
@@ -50,4 +54,24 @@ export function deleteTokenMatches(token: string, storedHash: string): boolean {
   const actual = Buffer.from(hashDeleteToken(token));
   const expected = Buffer.from(storedHash);
   return actual.length === expected.length && timingSafeEqual(actual, expected);
+}
+
+/** A download session's secret: handed to the claimant (cookie and header), never stored. */
+export function generateSessionSecret(): string {
+  return randomBytes(SESSION_SECRET_BYTES).toString('base64url');
+}
+
+/** Sessions are stored and looked up only by this hash of their secret. */
+export function sessionIdForSecret(secret: string): string {
+  return createHash('sha256').update('one-time/download-session/v1\0').update(secret).digest('base64url');
+}
+
+/** Purely syntactic, like `isWellFormedCode`: a malformed secret is refused without a database call. */
+export function isWellFormedSessionSecret(value: string): boolean {
+  return SESSION_SECRET_PATTERN.test(value);
+}
+
+/** A strong validator for a file's bytes: random, so it says nothing about the code or the content. */
+export function generateEntityTag(): string {
+  return randomBytes(ENTITY_TAG_BYTES).toString('base64url');
 }

@@ -23,6 +23,8 @@ export interface Claim {
   /** The record as the claim left it (one download fewer, one more stream in flight). */
   readonly file: FileRecord;
   readonly handle: string;
+  /** The resume session this download runs under (the id `openSession` was given), once there is one. */
+  readonly session?: string;
 }
 
 /**
@@ -35,6 +37,7 @@ export interface Claim {
  *   races a purge cannot make the record available again.
  * - With `downloadsLeft = k`, at most k claims ever succeed, whatever the concurrency.
  * - A blob is never purged while a claimed stream holds a fresh lease.
+ * - A used-up file is not purged while one of its resume sessions is open (an expired one is).
  */
 export interface FileRepository {
   /** Creates tables or indexes; safe to call on every start. */
@@ -53,12 +56,24 @@ export interface FileRepository {
    * a lease until `leaseUntil`, which `renewLease` extends. Null when nothing can be taken.
    */
   claim(id: string, now: Date, leaseUntil: Date): Promise<Claim | null>;
+  /**
+   * Opens a resume session on a claimed download, open until `until` (the caller keeps it within the file's
+   * expiry). `sessionId` is a one-way hash of the session's secret; the secret itself never reaches the store.
+   */
+  openSession(claim: Claim, sessionId: string, until: Date): Promise<Claim>;
+  /**
+   * A new stream for an open session: one more stream in flight (with a lease until `leaseUntil`), no
+   * download taken. Null when the session is unknown, closed or over, or the file is expired, revoked or gone.
+   */
+  resume(id: string, sessionId: string, now: Date, leaseUntil: Date): Promise<Claim | null>;
+  /** The session delivered the whole file: it closes, and no stream can resume it any more. */
+  closeSession(claim: Claim): Promise<void>;
   /** Gives back a claimed download that never sent a byte (storage failed before the first one). */
   releaseClaim(claim: Claim): Promise<void>;
   renewLease(claim: Claim, leaseUntil: Date): Promise<void>;
   /**
    * Closes a claimed stream (finished or cut off). True when the file is now due for a purge: no other stream
-   * in flight, and used up or expired.
+   * in flight, and expired, or used up with no resume session open.
    */
   endStream(claim: Claim, now: Date): Promise<boolean>;
   /** Makes a `ready` file unavailable at once (expiry set to now); false if it was not `ready`. */
@@ -69,9 +84,12 @@ export interface FileRepository {
    * Returns the record to purge, or null when it is not due, busy or gone.
    */
   beginPurge(id: string, now: Date): Promise<FileRecord | null>;
-  /** Deletes a record that `beginPurge` returned, and everything kept beside it: the last step of a purge. */
+  /** Deletes a record that `beginPurge` returned, and everything kept beside it (sessions too): the last step of a purge. */
   deletePurged(id: string): Promise<void>;
-  /** Ids of records that are due for a purge, oldest expiry first; index range scans, never a full scan. */
+  /**
+   * Ids of records that are due for a purge (expired; used up with no session open; a purge cut short), oldest
+   * expiry first; index range scans, never a full scan.
+   */
   findDue(now: Date, limit: number): Promise<string[]>;
   /** Which of these ids have a record. */
   existingIds(ids: readonly string[]): Promise<Set<string>>;

@@ -58,7 +58,11 @@ describe('SqliteFileRepository (SQLite only)', () => {
       // Control: the scan does see every value while the record exists.
       expect(await repo.checkpoint()).toBe(true);
       const before = findTraces(folder.path, needles);
-      for (const name of Object.keys(secret.values)) expect(before).toContain(`${DATABASE_FILE}: ${name} (text)`);
+      // (All but the delivered download's session: that one was deleted, and wiped, when it closed.)
+      for (const name of Object.keys(secret.values).filter((name) => name !== 'closedSession')) {
+        expect(before).toContain(`${DATABASE_FILE}: ${name} (text)`);
+      }
+      expect(before).not.toContain(`${DATABASE_FILE}: closedSession (text)`);
 
       expect(await purge(repo, secret.id)).toBe(true);
       // The database file still holds the old pages until the WAL is checkpointed back into it...
@@ -257,6 +261,8 @@ async function givenDistinctiveRecord(repo: SqliteFileRepository) {
     sealedMeta1: randomBytes(96).toString('base64url'),
     blob0: `${id}/${randomBytes(12).toString('hex')}`,
     blob1: `${id}/${randomBytes(12).toString('hex')}`,
+    closedSession: randomBytes(32).toString('base64url'),
+    endedSession: randomBytes(32).toString('base64url'),
   };
   await repo.createUpload({ id, deleteTokenHash: values.deleteTokenHash, createdAt: new Date(), deadline: minutesFromNow(5) });
   await repo.addPart(id, { blob: values.blob0 });
@@ -265,8 +271,13 @@ async function givenDistinctiveRecord(repo: SqliteFileRepository) {
     { blob: values.blob0, size: 10, meta: values.sealedMeta0 },
     { blob: values.blob1, size: 20, meta: values.sealedMeta1 },
   ];
-  await repo.markReady(id, { size: 30, parts, expiresAt: minutesFromNow(60), downloadsLeft: 1 });
-  await repo.endStream(await mustClaim(repo, id), new Date());
+  await repo.markReady(id, { size: 30, parts, expiresAt: minutesFromNow(60), downloadsLeft: 2 });
+  // Two downloads, each with a resume session: one delivered (closed), one whose window has ended.
+  const delivered = await repo.openSession(await mustClaim(repo, id), values.closedSession, minutesFromNow(60));
+  await repo.closeSession(delivered);
+  await repo.endStream(delivered, new Date());
+  const cutOff = await repo.openSession(await mustClaim(repo, id), values.endedSession, new Date(Date.now() - 1_000));
+  await repo.endStream(cutOff, new Date());
   return { id, values };
 }
 

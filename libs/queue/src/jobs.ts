@@ -4,7 +4,7 @@ import { isFileId } from '@one-time/core';
 
 /** The one queue, its job names and their payloads. Payloads carry file ids (one-way hashes), never codes. */
 export const PURGE_QUEUE = 'purge';
-export const PURGE_REASONS = ['downloaded', 'expired', 'revoked'] as const;
+export const PURGE_REASONS = ['downloaded', 'expired', 'revoked', 'session-ended'] as const;
 
 const fileId = z.string().refine(isFileId, 'not a file id');
 

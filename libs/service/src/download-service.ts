@@ -1,4 +1,5 @@
 import { pipeline, type Readable } from 'node:stream';
+import { crc32 } from 'node:zlib';
 import {
   AppError,
   type FileRecord,
@@ -6,16 +7,20 @@ import {
   type Timing,
   fileIdForCode,
   fileKeyForCode,
+  generateSessionSecret,
   isAppError,
   isAvailable,
   isWellFormedCode,
+  isWellFormedSessionSecret,
+  sessionIdForSecret,
 } from '@one-time/core';
 import { decryptStream, open } from '@one-time/crypto';
 import type { Claim, FileRepository } from '@one-time/db';
 import type { BlobStore } from '@one-time/storage';
 import { systemClock, type Clock, type Log, type PurgeScheduler } from './ports.ts';
 import type { PurgeService } from './purge-service.ts';
-import { zipStream } from './zip-stream.ts';
+import { byteRange } from './byte-range.ts';
+import { zipOf } from './zip-stream.ts';
 
 export interface DownloadServiceDeps {
   readonly files: FileRepository;
@@ -34,19 +39,45 @@ export interface DownloadServiceDeps {
 export interface FileMeta {
   readonly fileName: string;
   readonly contentType: string;
-  /** Unknown for a zip of several files (it is built while it streams). */
-  readonly size: number | undefined;
+  /** The bytes a whole download sends: the file, or the zip of several (laid out before a byte is read). */
+  readonly size: number;
+  /** A strong validator, random per upload; undefined for files stored before there were any. */
+  readonly etag: string | undefined;
   readonly expiresAt: Date;
   readonly downloadsLeft: number;
 }
 
+/** What lets the claimant, and only the claimant, finish a cut-off download. */
+export interface DownloadSession {
+  /** Handed to the claimant once (cookie and header); the store keeps only a hash of it. */
+  readonly secret: string;
+  /** The end of the resume window: `RESUME_WINDOW` after the claim, never past the file's expiry. */
+  readonly until: Date;
+}
+
+/** A download taken by `open`: the whole file from its first byte, and the session to resume it with. */
 export interface Download extends FileMeta {
+  readonly session: DownloadSession;
   readonly stream: Readable;
   /**
-   * Must be called once the response is over, whether it finished or was aborted: it closes the stream's
-   * claim and, after the last allowed download, schedules the purge. Safe to call more than once.
+   * Must be called once the response is over, whether it finished or was aborted; `delivered` when it sent
+   * the last byte. A delivered download closes its session and, after the last one, the file is purged; a
+   * cut-off one stays resumable until the session ends. Safe to call more than once.
    */
-  close(): Promise<void>;
+  close(delivered: boolean): Promise<void>;
+}
+
+/** A download taken up again by `resume`: any byte range of the same bytes, no download consumed. */
+export interface ResumedDownload extends FileMeta {
+  /** Bytes `from`…`to`, inclusive (`to` at most `size - 1`). */
+  read(from: number, to: number): Promise<Readable>;
+  close(delivered: boolean): Promise<void>;
+}
+
+/** A file's bytes as served: its metadata, and any range of them. */
+interface Content {
+  readonly meta: FileMeta;
+  read(from: number, to: number): Promise<Readable>;
 }
 
 export class DownloadService {
@@ -62,32 +93,63 @@ export class DownloadService {
   async peek(code: string): Promise<FileMeta> {
     const record = await this.#deps.files.findById(fileIdFrom(code));
     if (!record || !isAvailable(record, this.#clock())) throw new AppError('NOT_FOUND');
-    return metaOf(record, fileKeyForCode(code));
+    return describe(record, fileKeyForCode(code)).meta;
   }
 
   /**
-   * Claims one download with a single conditional update, then opens storage. If storage fails before the
-   * first byte, the claim is given back: the file is not lost. If the blob is missing, the file is gone: it
-   * is expired at once and purged, and the caller gets the same 404 as for any used-up code.
+   * Claims one download with a single conditional update, opens its resume session, then opens storage. If
+   * storage fails before the first byte, the claim is given back: the file is not lost. If the blob is
+   * missing, the file is gone: it is expired at once and purged, and the caller gets the same 404 as for any
+   * used-up code.
    */
   async open(code: string): Promise<Download> {
     const fileId = fileIdFrom(code);
     const now = this.#clock();
-    const claim = await this.#deps.files.claim(fileId, now, this.#leaseFrom(now));
-    if (!claim) throw new AppError('NOT_FOUND');
+    const claimed = await this.#deps.files.claim(fileId, now, this.#leaseFrom(now));
+    if (!claimed) throw new AppError('NOT_FOUND');
 
     const key = fileKeyForCode(code);
+    let content: Content;
     let stream: Readable;
-    let meta: FileMeta;
     try {
-      meta = metaOf(claim.file, key);
-      stream = await this.#openContent(claim.file, key);
+      content = await this.#content(claimed.file, key);
+      stream = await content.read(0, content.meta.size - 1);
     } catch (error) {
-      if (isAppError(error) && error.code === 'NOT_FOUND') await this.#forgetMissing(claim);
-      else await this.#release(claim);
+      if (isAppError(error) && error.code === 'NOT_FOUND') await this.#forgetMissing(claimed);
+      else await this.#release(claimed);
       throw error;
     }
-    return { ...meta, stream, close: this.#closer(claim) };
+    const secret = generateSessionSecret();
+    const until = new Date(Math.min(now.getTime() + this.#deps.timing.resumeWindowMs, claimed.file.expiresAt.getTime()));
+    let claim: Claim;
+    try {
+      claim = await this.#deps.files.openSession(claimed, sessionIdForSecret(secret), until);
+    } catch (error) {
+      stream.destroy();
+      await this.#release(claimed);
+      throw error;
+    }
+    return { ...content.meta, session: { secret, until }, stream, close: this.#closer(claim, until) };
+  }
+
+  /**
+   * Takes a cut-off download up again with its session's secret: a new stream, no download consumed. An
+   * unknown, closed or ended session gets the same 404 as an unknown code.
+   */
+  async resume(code: string, secret: string): Promise<ResumedDownload> {
+    const fileId = fileIdFrom(code);
+    if (!isWellFormedSessionSecret(secret)) throw new AppError('NOT_FOUND');
+    const now = this.#clock();
+    const claim = await this.#deps.files.resume(fileId, sessionIdForSecret(secret), now, this.#leaseFrom(now));
+    if (!claim) throw new AppError('NOT_FOUND');
+    const close = this.#closer(claim, undefined);
+    try {
+      const content = await this.#content(claim.file, fileKeyForCode(code));
+      return { ...content.meta, read: (from, to) => content.read(from, to), close };
+    } catch (error) {
+      await close(false);
+      throw error;
+    }
   }
 
   async #release(claim: Claim): Promise<void> {
@@ -103,26 +165,44 @@ export class DownloadService {
     } catch (error) {
       this.#deps.log.warn({ fileId: claim.file.id, err: error }, 'file with a missing blob not expired; the sweeper will');
     }
-    await this.#closer(claim)();
+    await this.#closer(claim, undefined)(false);
+  }
+
+  /** One file: its decrypted bytes. Several: a zip of them, its layout fixed before a byte is read. */
+  async #content(record: FileRecord, key: Buffer): Promise<Content> {
+    const { meta, parts } = describe(record, key);
+    const [only] = parts;
+    if (parts.length === 1 && only) {
+      return { meta, read: async (from, to) => byteRange(await this.#plaintext(only.blob, key), 0, from, to) };
+    }
+    const entries = await Promise.all(
+      parts.map(async (part) => ({ ...part, crc32: part.crc32 ?? (await this.#crc32(part.blob, key)) })),
+    );
+    const zip = zipOf(
+      entries.map((part) => ({
+        name: part.name,
+        size: part.size,
+        crc32: part.crc32,
+        open: async (skip: number) => byteRange(await this.#plaintext(part.blob, key), 0, skip, part.size - 1),
+      })),
+    );
+    return { meta, read: (from, to) => Promise.resolve(byteRange(zip.stream(from), from, from, to)) };
   }
 
   /** Decrypts as it streams; a failed integrity check errors the stream, so the response is aborted. */
-  async #openContent(record: FileRecord, key: Buffer): Promise<Readable> {
-    const [first, ...rest] = record.parts;
-    if (!first) throw new AppError('NOT_FOUND');
-    const opened = decrypted((await this.#deps.blobs.read(first.blob)).stream, key);
-    if (rest.length === 0) return opened;
-    return zipStream([
-      { name: openMeta(first, key).name, open: () => Promise.resolve(opened) },
-      ...rest.map((part) => ({
-        name: openMeta(part, key).name,
-        open: async () => decrypted((await this.#deps.blobs.read(part.blob)).stream, key),
-      })),
-    ]);
+  async #plaintext(blob: string, key: Buffer): Promise<Readable> {
+    return pipeline((await this.#deps.blobs.read(blob)).stream, decryptStream(key), () => undefined);
+  }
+
+  /** Files stored before parts carried their CRC: one extra read of the part, once per download. */
+  async #crc32(blob: string, key: Buffer): Promise<number> {
+    let value = 0;
+    for await (const chunk of await this.#plaintext(blob, key)) value = crc32(chunk as Buffer, value);
+    return value;
   }
 
   /** Keeps the stream's lease fresh while it runs; a process that dies stops renewing it. */
-  #closer(claim: Claim): () => Promise<void> {
+  #closer(claim: Claim, sessionUntil: Date | undefined): (delivered: boolean) => Promise<void> {
     const renewEvery = Math.max(1_000, Math.floor(this.#deps.timing.streamLeaseMs / 3));
     const timer = setInterval(() => {
       this.#deps.files.renewLease(claim, this.#leaseFrom(this.#clock())).catch((error: unknown) => {
@@ -131,17 +211,26 @@ export class DownloadService {
     }, renewEvery);
     timer.unref();
     let closing: Promise<void> | undefined;
-    return () => {
+    return (delivered) => {
       clearInterval(timer);
-      closing ??= this.#endStream(claim);
+      closing ??= this.#endStream(claim, delivered, sessionUntil);
       return closing;
     };
   }
 
-  async #endStream(claim: Claim): Promise<void> {
+  /**
+   * A delivered download closes its session; then the last stream of a used-up file purges it. A cut-off
+   * first stream leaves a job for the end of its session's window, when the file is purged if nobody resumed.
+   */
+  async #endStream(claim: Claim, delivered: boolean, sessionUntil: Date | undefined): Promise<void> {
     const fileId = claim.file.id;
     try {
-      if (await this.#deps.files.endStream(claim, this.#clock())) await this.#purgeUsedUp(fileId);
+      if (delivered) await this.#deps.files.closeSession(claim);
+      const now = this.#clock();
+      if (await this.#deps.files.endStream(claim, now)) await this.#purgeUsedUp(fileId);
+      else if (!delivered && sessionUntil) {
+        await this.#deps.purges.enqueuePurge(fileId, 'session-ended', Math.max(0, sessionUntil.getTime() - now.getTime()));
+      }
     } catch (error) {
       this.#deps.log.warn({ fileId, err: error }, 'purge after download deferred to the sweeper');
     }
@@ -169,24 +258,38 @@ function fileIdFrom(code: string): string {
   return fileIdForCode(code);
 }
 
-/** Storage errors and integrity failures both end up as an error on the returned stream. */
-function decrypted(source: Readable, key: Buffer): Readable {
-  return pipeline(source, decryptStream(key), () => undefined);
+interface DescribedPart extends PartMeta {
+  readonly blob: string;
+  readonly size: number;
+}
+
+/**
+ * The metadata of what a download sends, opened with the key. The zip's length needs no CRC (its fields
+ * have a fixed width), so a HEAD never reads a byte of the content.
+ */
+function describe(record: FileRecord, key: Buffer): { meta: FileMeta; parts: DescribedPart[] } {
+  const parts = record.parts.map((part) => ({ ...openMeta(part, key), blob: part.blob, size: part.size ?? 0 }));
+  const [first] = parts;
+  const single = parts.length === 1 ? first : undefined;
+  const size = single
+    ? record.size
+    : zipOf(
+        parts.map((part) => ({ name: part.name, size: part.size, crc32: 0, open: () => Promise.reject(new Error('unused')) })),
+      ).size;
+  return {
+    meta: {
+      fileName: single ? single.name : `one-time-${record.parts.length}-files.zip`,
+      contentType: single ? single.contentType : 'application/zip',
+      size,
+      etag: first?.etag,
+      expiresAt: record.expiresAt,
+      downloadsLeft: record.downloadsLeft,
+    },
+    parts,
+  };
 }
 
 function openMeta(part: FileRecord['parts'][number], key: Buffer): PartMeta {
   if (part.meta === undefined) throw new AppError('NOT_FOUND');
   return JSON.parse(open(key, part.meta, part.blob)) as PartMeta;
-}
-
-function metaOf(record: FileRecord, key: Buffer): FileMeta {
-  const [first, second] = record.parts;
-  const single = first !== undefined && second === undefined ? openMeta(first, key) : undefined;
-  return {
-    fileName: single ? single.name : `one-time-${record.parts.length}-files.zip`,
-    contentType: single ? single.contentType : 'application/zip',
-    size: single ? record.size : undefined,
-    expiresAt: record.expiresAt,
-    downloadsLeft: record.downloadsLeft,
-  };
 }

@@ -12,6 +12,7 @@ import {
   generateCode,
   fileKeyForCode,
   generateDeleteToken,
+  generateEntityTag,
   hashDeleteToken,
   sanitizeFileName,
 } from '@one-time/core';
@@ -22,6 +23,7 @@ import { ByteLimit } from './byte-limit.ts';
 import { SNIFF_BYTES, assertTypeAllowed, sniffContentType } from './content-type.ts';
 import { TypeGate } from './type-gate.ts';
 import { Utf8Check } from './utf8-check.ts';
+import { Crc32Tally } from './crc32-tally.ts';
 import { systemClock, type Clock, type Log, type PurgeScheduler, type UploadMetrics } from './ports.ts';
 
 export interface UploadServiceDeps {
@@ -81,6 +83,7 @@ export class UploadSession {
   readonly #clock: Clock;
   readonly #code = generateCode();
   readonly #deleteToken = generateDeleteToken();
+  readonly #etag = generateEntityTag();
   readonly #fileId = fileIdForCode(this.#code);
   readonly #key = fileKeyForCode(this.#code);
   readonly #tally = { bytes: 0 };
@@ -133,18 +136,19 @@ export class UploadSession {
       return contentType;
     });
     const utf8 = new Utf8Check();
+    const crc = new Crc32Tally();
     const encrypt = encryptStream(this.#key);
     // Wait for every side, so no block is still being staged when a failed part is cleaned up.
     const results = await Promise.allSettled([
       feed(source, limit),
-      pipeline(limit, gate, utf8, encrypt),
+      pipeline(limit, gate, utf8, crc, encrypt),
       this.#deps.blobs.write(part.blob, encrypt),
     ]);
     this.#deps.metrics?.bytesIn(limit.bytes);
     if (results.some((result) => result.status === 'rejected')) throw mostTelling(results);
     const size = limit.bytes;
     if (declaredSize !== undefined && size !== declaredSize) throw new AppError('UPLOAD_INCOMPLETE');
-    return { ...part, size, contentType: withCharset(gate.decision, utf8.valid) };
+    return { ...part, size, contentType: withCharset(gate.decision, utf8.valid), crc32: crc.value };
   }
 
   #ensureRecord(): Promise<void> {
@@ -185,7 +189,7 @@ export class UploadSession {
 
   /** What MongoDB keeps of a part: its blob, its size, and its name and type sealed with the file key. */
   #sealed(part: StoredPart): FilePart {
-    const meta: PartMeta = { name: part.name, contentType: part.contentType };
+    const meta: PartMeta = { name: part.name, contentType: part.contentType, crc32: part.crc32, etag: this.#etag };
     return { blob: part.blob, size: part.size, meta: seal(this.#key, JSON.stringify(meta), part.blob) };
   }
 

@@ -18,6 +18,9 @@ interface TicketDocument {
   _id: string;
   fileId: string;
   leaseUntil: Date | null;
+  /** The download's resume session (a hash of its secret) and its end; null once it delivered the last byte. */
+  sessionId?: string;
+  sessionUntil?: Date | null;
 }
 
 /**
@@ -74,6 +77,7 @@ export class MongoFileRepository implements FileRepository {
       await guard(() => this.#files.createIndex({ [field]: 1 }, { name }));
     }
     await guard(() => this.#tickets.createIndex({ fileId: 1 }, { name: 'fileId' }));
+    await guard(() => this.#tickets.createIndex({ sessionId: 1 }, { name: 'sessionId' }));
     if (await this.#updatesAreReadThenWrite()) this.#writeLocks.enable();
   }
 
@@ -198,6 +202,37 @@ export class MongoFileRepository implements FileRepository {
     }
   }
 
+  /** The session lives on the claim's ticket, which only its claimant writes. */
+  async openSession(claim: Claim, sessionId: string, until: Date): Promise<Claim> {
+    await guard(() => this.#tickets.updateOne({ _id: claim.handle }, { $set: { sessionId, sessionUntil: until } }));
+    return { ...claim, session: sessionId };
+  }
+
+  async resume(id: string, sessionId: string, now: Date, leaseUntil: Date): Promise<Claim | null> {
+    const ticket = await guard(() => this.#tickets.findOne({ sessionId, fileId: id, sessionUntil: { $gt: now } }));
+    if (!ticket) return null;
+    const resumed = await this.#write(id, () =>
+      this.#files.findOneAndUpdate(
+        { _id: id, state: 'ready', expiresAt: { $gt: now } },
+        { $inc: { activeStreams: 1 }, $max: { leaseUntil } },
+        { returnDocument: 'after' },
+      ),
+    );
+    // As for a claim: a purge that began meanwhile wins, and its record is on its way out.
+    if (!resumed || (await this.#purgeBegan(id))) return null;
+    await guard(() => this.#tickets.updateOne({ _id: ticket._id }, { $set: { leaseUntil } }));
+    return { file: recordOf(resumed, false)!, handle: ticket._id, session: sessionId };
+  }
+
+  async closeSession(claim: Claim): Promise<void> {
+    await guard(() => this.#tickets.updateOne({ _id: claim.handle }, { $set: { sessionUntil: null } }));
+  }
+
+  async #hasOpenSession(fileId: string, now: Date): Promise<boolean> {
+    const open = await guard(() => this.#tickets.findOne({ fileId, sessionUntil: { $gt: now } }, { projection: { _id: 1 } }));
+    return open !== null;
+  }
+
   async releaseClaim(claim: Claim): Promise<void> {
     await this.#write(claim.file.id, () =>
       this.#files.updateOne(
@@ -225,7 +260,9 @@ export class MongoFileRepository implements FileRepository {
     );
     const record = after ?? (await guard(() => this.#files.findOne({ _id: claim.file.id })));
     if (!record || record.state !== 'ready' || (await this.#purgeBegan(claim.file.id))) return false;
-    return (record.downloadsLeft <= 0 || record.expiresAt <= now) && !(await this.#hasLiveStream(claim.file.id, now));
+    const expired = record.expiresAt <= now;
+    if (!expired && (record.downloadsLeft > 0 || (await this.#hasOpenSession(claim.file.id, now)))) return false;
+    return !(await this.#hasLiveStream(claim.file.id, now));
   }
 
   async expireNow(id: string, now: Date): Promise<boolean> {
@@ -235,17 +272,23 @@ export class MongoFileRepository implements FileRepository {
 
   async beginPurge(id: string, now: Date): Promise<FileRecord | null> {
     if (await this.#purgeBegan(id)) return this.#resumePurge(id);
+    // Read first: a session is only ever opened while its claim's stream holds the record (fresh lease, counted
+    // stream), which the update below refuses anyway; so one seen closed here cannot open before it.
+    const usedUpCounts = !(await this.#hasOpenSession(id, now));
     const purging =
       (await this.#write(id, () =>
         this.#files.findOneAndUpdate(
           {
             _id: id,
-            $and: [due(now), { $or: [{ activeStreams: { $lte: 0 } }, { leaseUntil: { $lt: now } }, { state: 'purging' }] }],
+            $and: [
+              due(now, usedUpCounts),
+              { $or: [{ activeStreams: { $lte: 0 } }, { leaseUntil: { $lt: now } }, { state: 'purging' }] },
+            ],
           },
           { $set: { state: 'purging' } },
           { returnDocument: 'after' },
         ),
-      )) ?? (await this.#purgeDespiteStaleCounter(id, now));
+      )) ?? (await this.#purgeDespiteStaleCounter(id, now, usedUpCounts));
     if (!purging) return null;
     await this.#markPurging(id);
     return recordOf(purging, true);
@@ -273,12 +316,12 @@ export class MongoFileRepository implements FileRepository {
    * or a stream's process died after ending its ticket. Compare-and-set on the counter value seen, so a claim
    * that arrives meanwhile (it would change the counter) wins instead.
    */
-  async #purgeDespiteStaleCounter(id: string, now: Date): Promise<FileDocument | null> {
+  async #purgeDespiteStaleCounter(id: string, now: Date, usedUpCounts: boolean): Promise<FileDocument | null> {
     const seen = await guard(() => this.#files.findOne({ _id: id }));
     if (!seen || seen.activeStreams <= 0 || (await this.#hasLiveStream(id, now))) return null;
     return this.#write(id, () =>
       this.#files.findOneAndUpdate(
-        { _id: id, activeStreams: seen.activeStreams, $and: [due(now)] },
+        { _id: id, activeStreams: seen.activeStreams, $and: [due(now, usedUpCounts)] },
         { $set: { state: 'purging' } },
         { returnDocument: 'after' },
       ),
@@ -318,7 +361,21 @@ export class MongoFileRepository implements FileRepository {
       ),
       guard(() => this.#purges.find({}).limit(limit).toArray()),
     ]);
-    return [...new Set([...expired, ...usedUp, ...purging].map((doc) => doc._id))].slice(0, limit);
+    const held = await this.#withOpenSession(
+      usedUp.map((doc) => doc._id),
+      now,
+    );
+    const free = usedUp.filter((doc) => !held.has(doc._id));
+    return [...new Set([...expired, ...free, ...purging].map((doc) => doc._id))].slice(0, limit);
+  }
+
+  /** Which of these (used-up) files a resume session still holds. */
+  async #withOpenSession(fileIds: readonly string[], now: Date): Promise<Set<string>> {
+    if (fileIds.length === 0) return new Set();
+    const open = await guard(() =>
+      this.#tickets.find({ fileId: { $in: [...fileIds] }, sessionUntil: { $gt: now } }, { projection: { fileId: 1 } }).toArray(),
+    );
+    return new Set(open.map((ticket) => ticket.fileId));
   }
 
   async existingIds(ids: readonly string[]): Promise<Set<string>> {
@@ -336,9 +393,10 @@ export class MongoFileRepository implements FileRepository {
   }
 }
 
-/** Expired (or revoked), used up, or a purge already began. */
-function due(now: Date): Filter<FileDocument> {
-  return { $or: [{ expiresAt: { $lte: now } }, { state: 'ready', downloadsLeft: { $lte: 0 } }, { state: 'purging' }] };
+/** Expired (or revoked), used up (unless a resume session holds it), or a purge already began. */
+function due(now: Date, usedUpCounts: boolean): Filter<FileDocument> {
+  const usedUp: Filter<FileDocument>[] = usedUpCounts ? [{ state: 'ready', downloadsLeft: { $lte: 0 } }] : [];
+  return { $or: [{ expiresAt: { $lte: now } }, ...usedUp, { state: 'purging' }] };
 }
 
 function isClaimable(doc: FileDocument, now: Date): boolean {

@@ -1,3 +1,6 @@
+/** A used-up file stays while one of its resume sessions is open (an expired one does not). */
+const NO_OPEN_SESSION = `NOT EXISTS (SELECT 1 FROM download_sessions s WHERE s.file_id = files.id AND s.until > :now)`;
+
 /**
  * Every statement the repository runs. Each state change is ONE conditional statement (never read-then-write),
  * so SQLite's write lock makes it atomic across connections and processes sharing the file. Named parameters
@@ -30,6 +33,19 @@ export const SQL = {
     WHERE id = :id AND state = 'ready' AND downloads_left > 0 AND expires_at > :now
     RETURNING *`,
 
+  // The claim is held; the session row is its own (no record change), so this is a plain insert.
+  openSession: `INSERT INTO download_sessions (id, file_id, until) VALUES (:session, :id, :until)`,
+
+  // A stream, not a download: the session must be open and the file still available.
+  resume: `
+    UPDATE files SET active_streams = active_streams + 1,
+                     lease_until = max(coalesce(lease_until, 0), :leaseUntil)
+    WHERE id = :id AND state = 'ready' AND expires_at > :now
+      AND EXISTS (SELECT 1 FROM download_sessions s WHERE s.id = :session AND s.file_id = :id AND s.until > :now)
+    RETURNING *`,
+
+  closeSession: `DELETE FROM download_sessions WHERE id = :session`,
+
   // Only while `ready`: a give-back that races a purge must not make the file downloadable again.
   releaseClaim: `
     UPDATE files SET downloads_left = downloads_left + 1, active_streams = active_streams - 1
@@ -39,12 +55,13 @@ export const SQL = {
     UPDATE files SET lease_until = max(coalesce(lease_until, 0), :leaseUntil)
     WHERE id = :id AND active_streams > 0`,
 
-  // Due: the last stream of a used-up or expired file closed. A record already `purging` is not handed out
+  // Due: the last stream of an expired file, or of a used-up one with no session open, closed. A record already `purging` is not handed out
   // again: its purge has an owner, and if that one died the sweeper resumes it.
   endStream: `
     UPDATE files SET active_streams = active_streams - 1
     WHERE id = :id AND active_streams > 0
-    RETURNING state = 'ready' AND active_streams <= 0 AND (expires_at <= :now OR downloads_left <= 0) AS due`,
+    RETURNING state = 'ready' AND active_streams <= 0
+              AND (expires_at <= :now OR (downloads_left <= 0 AND ${NO_OPEN_SESSION})) AS due`,
 
   // min(): revoking never pushes an expiry later, so "oldest expiry first" stays true.
   expireNow: `UPDATE files SET expires_at = min(expires_at, :now) WHERE id = :id AND state = 'ready'`,
@@ -53,7 +70,7 @@ export const SQL = {
   beginPurge: `
     UPDATE files SET state = 'purging'
     WHERE id = :id
-      AND (expires_at <= :now OR (state = 'ready' AND downloads_left <= 0) OR state = 'purging')
+      AND (expires_at <= :now OR (state = 'ready' AND downloads_left <= 0 AND ${NO_OPEN_SESSION}) OR state = 'purging')
       AND (active_streams <= 0 OR lease_until < :now OR state = 'purging')
     RETURNING *`,
 
@@ -65,6 +82,7 @@ export const SQL = {
     SELECT id, expires_at FROM files WHERE expires_at <= :now
     UNION
     SELECT id, expires_at FROM files WHERE downloads_left <= 0 AND state <> 'uploading'
+      AND (state = 'purging' OR ${NO_OPEN_SESSION})
     ORDER BY expires_at, id
     LIMIT :limit`,
 

@@ -1,5 +1,5 @@
 /**
- * The one table behind `SqliteFileRepository`. STRICT, so a wrong type is an error rather than a silent
+ * The tables behind `SqliteFileRepository`: files, and the resume sessions of their downloads. STRICT, so a wrong type is an error rather than a silent
  * conversion; dates are INTEGER milliseconds since the epoch.
  *
  * `parts` is a JSON array in a TEXT column rather than a child table: parts are only ever read and written
@@ -28,6 +28,18 @@ export const SCHEMA_SQL = `
   -- findDue, used-up half: holds only the used-up rows (few at any time), in expiry order; covering.
   CREATE INDEX IF NOT EXISTS files_used_up ON files (expires_at, id, downloads_left, state)
     WHERE downloads_left <= 0 AND state <> 'uploading';
+
+  -- Resume sessions: id is a one-way hash of the session's secret. A row outlives its window (it stops
+  -- counting once its end passes) and goes with its file's record, in the same statement as the record.
+  CREATE TABLE IF NOT EXISTS download_sessions (
+    id TEXT NOT NULL PRIMARY KEY,
+    file_id TEXT NOT NULL,
+    until INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX IF NOT EXISTS download_sessions_by_file ON download_sessions (file_id, until);
+  CREATE TRIGGER IF NOT EXISTS files_take_their_sessions AFTER DELETE ON files BEGIN
+    DELETE FROM download_sessions WHERE file_id = old.id;
+  END;
 `;
 
 /** The index names the due queries must use; the query-plan test checks them. */

@@ -96,6 +96,26 @@ export class SqliteFileRepository implements FileRepository {
     });
   }
 
+  openSession(claim: Claim, sessionId: string, until: Date): Promise<Claim> {
+    return this.#call(() => {
+      this.#run('openSession', { session: sessionId, id: claim.file.id, until: until.getTime() });
+      return { ...claim, session: sessionId };
+    });
+  }
+
+  resume(id: string, sessionId: string, now: Date, leaseUntil: Date): Promise<Claim | null> {
+    return this.#call(() => {
+      const row = this.#get('resume', { id, session: sessionId, now: now.getTime(), leaseUntil: leaseUntil.getTime() });
+      return row ? { file: toFileRecord(row), handle: id, session: sessionId } : null;
+    });
+  }
+
+  closeSession(claim: Claim): Promise<void> {
+    return this.#call(() => {
+      if (claim.session !== undefined) this.#run('closeSession', { session: claim.session });
+    });
+  }
+
   releaseClaim(claim: Claim): Promise<void> {
     return this.#call(() => {
       this.#run('releaseClaim', { id: claim.handle });

@@ -5,6 +5,7 @@ import { describeDueQueries } from './contract/due-queries.ts';
 import { describeLifecycle } from './contract/lifecycle.ts';
 import { describePurges } from './contract/purges.ts';
 import { describeRaces } from './contract/races.ts';
+import { describeSessions } from './contract/sessions.ts';
 
 export interface ContractSubject {
   /** A repository on an empty store, not yet initialised: the contract calls `init()` itself. */
@@ -39,6 +40,7 @@ export function describeFileRepositoryContract(name: string, make: () => Promise
     describeClaims(repo);
     describePurges(repo);
     describeDueQueries(repo);
+    describeSessions(repo);
     describeRaces(repo);
   });
 }

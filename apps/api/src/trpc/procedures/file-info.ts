@@ -7,7 +7,7 @@ export const fileInfoOutput = z.object({
   name: z.string(),
   contentType: z.string(),
   /** Null for several files, served as a zip built while it streams. */
-  size: z.number().int().nonnegative().nullable(),
+  size: z.number().int().nonnegative(),
   expiresAt: z.iso.datetime(),
   downloadsLeft: z.number().int().nonnegative(),
 });
@@ -22,7 +22,7 @@ export const fileInfo = publicProcedure
       available: true as const,
       name: meta.fileName,
       contentType: meta.contentType,
-      size: meta.size ?? null,
+      size: meta.size,
       expiresAt: meta.expiresAt.toISOString(),
       downloadsLeft: meta.downloadsLeft,
     };
