@@ -87,14 +87,7 @@ function localHeader(entry: ZipEntry, name: Buffer, zip64: boolean): Buffer {
   const extra = zip64 ? zip64Extra([entry.size, entry.size]) : Buffer.alloc(0);
   const header = Buffer.alloc(30);
   header.writeUInt32LE(0x04034b50, 0);
-  header.writeUInt16LE(zip64 ? 45 : 20, 4); // version needed: 4.5 for ZIP64, else 2.0
-  header.writeUInt16LE(FLAGS, 6);
-  header.writeUInt16LE(STORED, 8);
-  header.writeUInt16LE(DOS_TIME, 10);
-  header.writeUInt16LE(DOS_DATE, 12);
-  header.writeUInt32LE(entry.crc32 >>> 0, 14);
-  header.writeUInt32LE(zip64 ? U32_MAX : entry.size, 18);
-  header.writeUInt32LE(zip64 ? U32_MAX : entry.size, 22);
+  writeEntryFields(header, 4, entry, zip64);
   header.writeUInt16LE(name.length, 26);
   header.writeUInt16LE(extra.length, 28);
   return Buffer.concat([header, name, extra]);
@@ -102,24 +95,33 @@ function localHeader(entry: ZipEntry, name: Buffer, zip64: boolean): Buffer {
 
 function centralHeader(entry: ZipEntry, name: Buffer, offset: number, zip64: boolean): Buffer {
   const extra = zip64 ? zip64Extra([entry.size, entry.size, offset]) : Buffer.alloc(0);
-  const version = zip64 ? 45 : 20;
   const header = Buffer.alloc(46);
   header.writeUInt32LE(0x02014b50, 0);
-  header.writeUInt16LE(MADE_BY_UNIX | version, 4);
-  header.writeUInt16LE(version, 6);
-  header.writeUInt16LE(FLAGS, 8);
-  header.writeUInt16LE(STORED, 10);
-  header.writeUInt16LE(DOS_TIME, 12);
-  header.writeUInt16LE(DOS_DATE, 14);
-  header.writeUInt32LE(entry.crc32 >>> 0, 16);
-  header.writeUInt32LE(zip64 ? U32_MAX : entry.size, 20);
-  header.writeUInt32LE(zip64 ? U32_MAX : entry.size, 24);
+  header.writeUInt16LE(MADE_BY_UNIX | versionNeeded(zip64), 4);
+  writeEntryFields(header, 6, entry, zip64);
   header.writeUInt16LE(name.length, 28);
   header.writeUInt16LE(extra.length, 30);
   // comment length, disk number, internal attributes: 0
   header.writeUInt32LE(FILE_ATTRIBUTES, 38);
   header.writeUInt32LE(zip64 ? U32_MAX : offset, 42);
   return Buffer.concat([header, name, extra]);
+}
+
+/** The fields both headers share, in the same order: version needed … uncompressed size (22 bytes). */
+function writeEntryFields(header: Buffer, at: number, entry: ZipEntry, zip64: boolean): void {
+  header.writeUInt16LE(versionNeeded(zip64), at);
+  header.writeUInt16LE(FLAGS, at + 2);
+  header.writeUInt16LE(STORED, at + 4);
+  header.writeUInt16LE(DOS_TIME, at + 6);
+  header.writeUInt16LE(DOS_DATE, at + 8);
+  header.writeUInt32LE(entry.crc32 >>> 0, at + 10);
+  header.writeUInt32LE(zip64 ? U32_MAX : entry.size, at + 14);
+  header.writeUInt32LE(zip64 ? U32_MAX : entry.size, at + 18);
+}
+
+/** 4.5 for ZIP64, else 2.0. */
+function versionNeeded(zip64: boolean): number {
+  return zip64 ? 45 : 20;
 }
 
 /** The ZIP64 extended information field: the 64-bit values whose 32-bit fields say 0xFFFFFFFF, in order. */
@@ -143,8 +145,8 @@ function endRecords(count: number, directorySize: number, directoryOffset: numbe
   const record = Buffer.alloc(56);
   record.writeUInt32LE(0x06064b50, 0);
   record.writeBigUInt64LE(44n, 4); // the size of the rest of this record
-  record.writeUInt16LE(MADE_BY_UNIX | 45, 12);
-  record.writeUInt16LE(45, 14);
+  record.writeUInt16LE(MADE_BY_UNIX | versionNeeded(true), 12);
+  record.writeUInt16LE(versionNeeded(true), 14);
   record.writeBigUInt64LE(BigInt(count), 24);
   record.writeBigUInt64LE(BigInt(count), 32);
   record.writeBigUInt64LE(BigInt(directorySize), 40);
