@@ -176,7 +176,8 @@ async function apiResume(downloadUrl: string, from: number): Promise<{ firstByte
       yield chunk;
     }
   }
-  return { firstByteSeconds, hashed: await hashStream(timedBody()) };
+  const hashed = await hashStream(timedBody()); // first: it is what sets firstByteSeconds
+  return { firstByteSeconds, hashed };
 }
 
 async function apiDownload(downloadUrl: string): Promise<Hashed> {
