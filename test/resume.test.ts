@@ -175,6 +175,21 @@ describe('a cut-off download', () => {
     expect((await range('bytes=0-0')).status).toBe(404); // so the session is closed now
   });
 
+  it('marks the session cookie Secure behind HTTPS (a trusted proxy says so), and only then', async () => {
+    const proxied = await startStack({ worker: false, env: { TRUST_PROXY: 'loopback' } });
+    try {
+      const cookieOf = async (headers: Record<string, string>) => {
+        const answer = await uploadJson(proxied.url, [{ field: 'file', filename: 's.txt', content: 'secure?' }]);
+        return String((await get(answer.downloadUrl, headers)).headers['set-cookie']);
+      };
+      const behindHttps = await cookieOf({ 'x-forwarded-proto': 'https' });
+      expect(behindHttps).toMatch(/; HttpOnly; SameSite=Strict; Secure$/);
+      expect(await cookieOf({})).toMatch(/; HttpOnly; SameSite=Strict$/);
+    } finally {
+      await proxied.stop();
+    }
+  });
+
   it('never opens a session on HEAD, and a HEAD consumes nothing', async () => {
     const answer: UploadAnswer = await uploadJson(stack.url, [{ field: 'file', filename: 'h.txt', content: 'head only' }]);
     const head = await get(answer.downloadUrl, {}, Infinity, 'HEAD');
