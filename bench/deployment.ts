@@ -99,7 +99,7 @@ export async function createDeployment(
       const api = spawnService('api', childEnv);
       const worker = spawnService('worker', childEnv);
       running = { api, worker };
-      const [listening] = await Promise.all([printed(api, /listening on (http:\/\/\S+)/), printed(worker, /worker running/)]);
+      const [listening] = await Promise.all([printed(api, /listening on (http:\/\/\S+) \(/), printed(worker, /worker running/)]);
       const url = listening[1] ?? '';
       progress(`${stores}: API ${url} (pid ${api.pid}), worker pid ${worker.pid}, deployment ${id}`);
       return { api, worker, url };

@@ -119,4 +119,22 @@ describe('purge safety', () => {
     expect(record).toMatchObject({ downloadsLeft: 1, activeStreams: 0 });
     expect(await (await fetch(answer.downloadUrl)).text()).toBe('second chance');
   });
+
+  it('checks every part of a zip before answering: storage down gives the claim back, a missing part means gone', async () => {
+    const answer = await uploadJson(stack.url, [
+      { field: 'file', filename: 'one.txt', content: 'one' },
+      { field: 'file', filename: 'two.txt', content: 'two' },
+    ]);
+    const code = codeOf(answer.downloadUrl);
+    const id = fileIdForCode(code);
+    const { files, blobs, purges } = stack.api.infra;
+    const down: BlobStore = { ...bound(blobs), exists: () => Promise.reject(new AppError('STORAGE_UNAVAILABLE')) };
+    const downloads = new DownloadService({ files, blobs: down, purges, timing: stack.config.timing, log: silent });
+    await expect(downloads.open(code)).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
+    expect(await stack.record(id)).toMatchObject({ downloadsLeft: 1, activeStreams: 0 });
+
+    await blobs.delete(`${id}/1`); // the second part is lost
+    expect((await fetch(answer.downloadUrl)).status).toBe(404);
+    expect(await eventually(async () => (await stack.tracesOf(id)) === 0, 5_000)).toBe(true);
+  });
 });

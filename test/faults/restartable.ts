@@ -156,7 +156,7 @@ export async function startApp(
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  const banner = app === 'api' ? /listening on (http:\/\/\S+)/ : /worker running/;
+  const banner = app === 'api' ? /listening on (http:\/\/\S+) \(/ : /worker running \(ops port http:\/\/[^)]+\)/;
   const deadline = Date.now() + 30_000;
   let match: RegExpExecArray | null;
   while (!(match = banner.exec(output))) {

@@ -153,7 +153,8 @@ describe('graceful shutdown of the API', () => {
 describe('graceful shutdown of the worker', () => {
   it('stops on SIGTERM and on SIGINT with exit code 0', async () => {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-      const worker = await startChild('apps/worker/src/main.ts', { OPS_PORT: '0' }, /worker running/);
+      // The whole line: output arrives in chunks, and the address ends it.
+      const worker = await startChild('apps/worker/src/main.ts', { OPS_PORT: '0' }, /ops port http:\/\/[^)]+\)/);
       try {
         const opsUrl = /ops port (http:\/\/[^)]+)\)/.exec(worker.output())![1]!;
         expect((await fetch(`${opsUrl}/healthz`)).status).toBe(200);

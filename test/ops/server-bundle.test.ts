@@ -42,7 +42,7 @@ async function startBundled(app: 'api' | 'worker'): Promise<string> {
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  const banner = app === 'api' ? /listening on (http:\/\/\S+)/ : /worker running/;
+  const banner = app === 'api' ? /listening on (http:\/\/\S+) \(/ : /worker running \(ops port http:\/\/[^)]+\)/;
   expect(await eventually(() => Promise.resolve(banner.test(output)), 20_000, 50), output).toBe(true);
   return banner.exec(output)?.[1] ?? '';
 }

@@ -175,6 +175,10 @@ export class DownloadService {
     if (parts.length === 1 && only) {
       return { meta, read: async (from, to) => whole(await this.#plaintext(only.blob, key), from, to, meta.size) };
     }
+    // A zip opens its parts only as it reaches them: check them all now, so storage that is down gives the
+    // claim back and a missing part makes the file gone, before the answer starts.
+    const present = await Promise.all(parts.map((part) => this.#deps.blobs.exists(part.blob)));
+    if (present.includes(false)) throw new AppError('NOT_FOUND');
     const entries = await Promise.all(
       parts.map(async (part) => ({ ...part, crc32: part.crc32 ?? (await this.#crc32(part.blob, key)) })),
     );
