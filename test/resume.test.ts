@@ -147,6 +147,7 @@ describe('a cut-off download', () => {
     expect(past.status).toBe(416);
     expect(past.headers['content-range']).toBe(`bytes */${size}`);
     expect(JSON.parse(past.body.toString())).toMatchObject({ error: { code: 'RANGE_NOT_SATISFIABLE' } });
+    expect(past.headers['content-disposition']).toBeUndefined(); // an error, not a file to save
     // Several ranges, or an If-Range that is not this file's ETag: the whole file (cut off again), still under
     // the session.
     for (const whole of [

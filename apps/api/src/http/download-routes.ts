@@ -64,11 +64,11 @@ export function downloadRoutes(
     try {
       const asked = rangeStillValid(req.get('if-range'), download.etag) ? parseRange(req.get('range')) : WHOLE;
       const served = servedRange(asked, download.size);
-      setFileHeaders(res, download, disposition);
       if (served.kind === 'unsatisfiable') {
-        res.setHeader('Content-Range', `bytes */${download.size}`);
+        res.setHeader('Content-Range', `bytes */${download.size}`); // on the error answer: no file headers
         throw new AppError('RANGE_NOT_SATISFIABLE');
       }
+      setFileHeaders(res, download, disposition);
       const [from, to] = served.kind === 'part' ? [served.from, served.to] : [0, download.size - 1];
       res.status(served.kind === 'part' ? 206 : 200).setHeader('Content-Length', String(to - from + 1));
       if (served.kind === 'part') res.setHeader('Content-Range', `bytes ${from}-${to}/${download.size}`);
