@@ -9,7 +9,7 @@ import { unzipSync } from 'fflate';
 import { fileIdForCode } from '@one-time/core';
 import { generatedFile, sha256, uploadJson, type UploadAnswer } from './support/http.ts';
 import { cuttingProxy } from './support/cutting-proxy.ts';
-import { eventually, startStack, type Stack } from './support/stack.ts';
+import { eventually, fileIsGone, startStack, type Stack } from './support/stack.ts';
 
 const MiB = 1024 * 1024;
 /**
@@ -59,8 +59,7 @@ function get(url: string, headers: Record<string, string> = {}, cutAfter = Infin
   });
 }
 
-const gone = async (id: string) =>
-  (await stack.tracesOf(id)) === 0 && !(await stack.blobNames()).some((name) => name.startsWith(`${id}/`));
+const gone = (id: string) => fileIsGone(stack, id);
 
 /** Uploads a file and cuts its first download after `fraction` of it; returns what the claimant holds. */
 async function cutOffDownload(content: Buffer | ReturnType<typeof generatedFile>, fraction: number, name = 'big.bin') {

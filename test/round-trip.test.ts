@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unzipSync } from 'fflate';
 import { fileIdForCode } from '@one-time/core';
 import { downloadHash, generatedFile, multipart, sha256, uploadJson, uploadMultipart } from './support/http.ts';
-import { eventually, startStack, type Stack } from './support/stack.ts';
+import { eventually, fileIsGone, startStack, type Stack } from './support/stack.ts';
 
 const MiB = 1024 * 1024;
 let stack: Stack;
@@ -15,11 +15,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-/** No record and no blob (committed or not) of this file id remain. */
-async function gone(id: string): Promise<boolean> {
-  const [traces, blobs] = await Promise.all([stack.tracesOf(id), stack.blobNames()]);
-  return traces === 0 && !blobs.some((name) => name.startsWith(`${id}/`));
-}
+const gone = (id: string) => fileIsGone(stack, id);
 
 describe('upload once, download once', () => {
   it.each([

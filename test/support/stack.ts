@@ -136,6 +136,12 @@ export function sameDeployment(config: Config, extra: Record<string, string> = {
 }
 
 /** Polls until `check` passes or the time is up; returns whether it passed. */
+/** No record and no blob (committed or not) of this file id remain in the stack's stores. */
+export async function fileIsGone(stack: Pick<Stack, 'tracesOf' | 'blobNames'>, id: string): Promise<boolean> {
+  const [traces, blobs] = await Promise.all([stack.tracesOf(id), stack.blobNames()]);
+  return traces === 0 && !blobs.some((name) => name.startsWith(`${id}/`));
+}
+
 export async function eventually(check: () => Promise<boolean>, timeoutMs = 15_000, everyMs = 100): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

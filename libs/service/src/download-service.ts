@@ -20,7 +20,7 @@ import type { BlobStore } from '@one-time/storage';
 import { systemClock, type Clock, type Log, type PurgeScheduler } from './ports.ts';
 import type { PurgeService } from './purge-service.ts';
 import { byteRange } from './byte-range.ts';
-import { zipOf } from './zip-stream.ts';
+import { zipOf, zipSize } from './zip-stream.ts';
 
 export interface DownloadServiceDeps {
   readonly files: FileRepository;
@@ -280,11 +280,7 @@ function describe(record: FileRecord, key: Buffer): { meta: FileMeta; parts: Des
   const parts = record.parts.map((part) => ({ ...openMeta(part, key), blob: part.blob, size: part.size ?? 0 }));
   const [first] = parts;
   const single = parts.length === 1 ? first : undefined;
-  const size = single
-    ? record.size
-    : zipOf(
-        parts.map((part) => ({ name: part.name, size: part.size, crc32: 0, open: () => Promise.reject(new Error('unused')) })),
-      ).size;
+  const size = single ? record.size : zipSize(parts);
   return {
     meta: {
       fileName: single ? single.name : `one-time-${record.parts.length}-files.zip`,
