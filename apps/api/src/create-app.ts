@@ -1,7 +1,8 @@
 import express, { type Express } from 'express';
 import { AppError, isAppError, type Config, type Logger } from '@one-time/core';
 import type { Infrastructure } from '@one-time/infra';
-import { DownloadService, PurgeService, RevokeService, UploadService } from '@one-time/service';
+import { ChunkedUploadService, DownloadService, PurgeService, RevokeService, UploadService } from '@one-time/service';
+import { chunkedUploadRoutes } from './http/chunked-upload-routes.ts';
 import { downloadRoutes } from './http/download-routes.ts';
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
 import { appRouter } from './trpc/router.ts';
@@ -32,6 +33,15 @@ export function createApp(config: Config, publicUrl: string, infra: Infrastructu
     limits: config.limits,
     timing: config.timing,
     types: config.types,
+    log,
+    metrics: ops.metrics,
+  });
+  const chunked = new ChunkedUploadService({
+    files: infra.files,
+    blobs: infra.blobs,
+    purges: infra.purges,
+    limits: config.limits,
+    timing: config.timing,
     log,
     metrics: ops.metrics,
   });
@@ -73,7 +83,12 @@ export function createApp(config: Config, publicUrl: string, infra: Infrastructu
     }),
   );
   app.use(continueUnlessUpload());
-  for (const route of ROUTES) if (route.limit !== 'none') app.use(route.path, limits[route.limit]);
+  for (const route of ROUTES) {
+    if (route.limit === 'none') continue;
+    const limiter = limits[route.limit];
+    // `exact`: only requests to the mount path itself count (creating a chunked upload, not its chunks).
+    app.use(route.path, route.exact ? (req, res, next) => (req.path === '/' ? limiter(req, res, next) : next()) : limiter);
+  }
   app.use('/upload', uploadsInFlight(config.connections.uploadsPerClient));
   // Answers name files and sizes: no cache may keep them.
   app.use('/trpc', (_req, res, next) => {
@@ -93,6 +108,7 @@ export function createApp(config: Config, publicUrl: string, infra: Infrastructu
     }),
   );
   app.use(uploadRoutes(config, publicUrl, uploads));
+  app.use(chunkedUploadRoutes(config, publicUrl, chunked));
   app.use(downloadRoutes(downloads, log, (bytes) => ops.metrics.bytesOut(bytes)));
   app.use(revokeRoutes(revokes));
   app.use(webRoutes(log, publicUrl));

@@ -20,6 +20,8 @@ export const ERROR_TABLE = {
     trpc: 'NOT_FOUND',
     message: 'No file here: the code is unknown, used up, expired or revoked.',
   },
+  CHUNKS_MISSING: { status: 409, trpc: 'CONFLICT', message: 'Some chunks of this upload are not stored yet.' },
+  CHUNK_BUSY: { status: 409, trpc: 'CONFLICT', message: 'This chunk is being sent already; try again once that ends.' },
   UNAUTHORIZED: { status: 401, trpc: 'UNAUTHORIZED', message: 'Credentials are missing or wrong.' },
   FORBIDDEN: { status: 403, trpc: 'FORBIDDEN', message: 'That delete token does not match.' },
   PAYLOAD_TOO_LARGE: { status: 413, trpc: 'PAYLOAD_TOO_LARGE', message: 'The upload is larger than this server accepts.' },

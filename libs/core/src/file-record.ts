@@ -22,6 +22,34 @@ export interface PartMeta {
   readonly crc32?: number;
   /** The file's strong validator (`ETag`), random; the first part's serves for the whole download. */
   readonly etag?: string;
+  /** Only on the first part of a file its sender encrypted: the parts are chunks of one ciphertext. */
+  readonly e2e?: EndToEndInfo;
+}
+
+/**
+ * A file encrypted by its sender (end to end) and uploaded in chunks: its parts are consecutive chunks of one
+ * ciphertext the server cannot read, served one after the other as a single opaque file.
+ */
+export interface EndToEndInfo {
+  /** The sender's sealed metadata (name, type, size), opaque here; handed to whoever holds the code. */
+  readonly meta: string;
+  /** Total bytes (ciphertext) the sender declared; the chunks add up to exactly this. */
+  readonly size: number;
+  /** Every chunk but the last has exactly this many bytes. */
+  readonly chunkSize: number;
+  /** The options chosen at creation, applied when the upload completes. */
+  readonly ttlMs: number;
+  readonly downloads: number;
+}
+
+/** How many chunks an end-to-end upload of `size` bytes has. */
+export function chunkCount(info: Pick<EndToEndInfo, 'size' | 'chunkSize'>): number {
+  return Math.ceil(info.size / info.chunkSize);
+}
+
+/** The exact length of chunk `index`: `chunkSize`, or what is left for the last one. */
+export function chunkLength(info: Pick<EndToEndInfo, 'size' | 'chunkSize'>, index: number): number {
+  return Math.min(info.chunkSize, info.size - index * info.chunkSize);
 }
 
 export interface FileRecord {

@@ -6,6 +6,8 @@ export interface NewUpload {
   readonly createdAt: Date;
   /** The upload deadline: until the upload is finished, `expiresAt` holds it, so the sweeper finds stalls. */
   readonly deadline: Date;
+  /** Parts known from the start (a chunked upload lists all its chunks' blobs before any is written). */
+  readonly parts?: readonly FilePart[];
 }
 
 export interface ReadyFile {

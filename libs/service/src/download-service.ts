@@ -1,7 +1,8 @@
-import { pipeline, type Readable } from 'node:stream';
+import { Readable, pipeline } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import {
   AppError,
+  type EndToEndInfo,
   type FileRecord,
   type PartMeta,
   type Timing,
@@ -45,7 +46,12 @@ export interface FileMeta {
   readonly etag: string | undefined;
   readonly expiresAt: Date;
   readonly downloadsLeft: number;
+  /** A file its sender encrypted: the sealed metadata only the link's key opens; undefined for others. */
+  readonly e2eMeta: string | undefined;
 }
+
+/** What a download of a sender-encrypted file is called: the server knows no other name. */
+export const END_TO_END_FILE_NAME = 'encrypted';
 
 /** What lets the claimant, and only the claimant, finish a cut-off download. */
 export interface DownloadSession {
@@ -175,6 +181,7 @@ export class DownloadService {
     if (parts.length === 1 && only) {
       return { meta, read: async (from, to) => whole(await this.#plaintext(only.blob, key), from, to, meta.size) };
     }
+    if (meta.e2eMeta !== undefined) return this.#chunks(meta, parts, key);
     // A zip opens its parts only as it reaches them: check them all now, so storage that is down gives the
     // claim back and a missing part makes the file gone, before the answer starts.
     const present = await Promise.all(parts.map((part) => this.#deps.blobs.exists(part.blob)));
@@ -191,6 +198,33 @@ export class DownloadService {
       })),
     );
     return { meta, read: (from, to) => Promise.resolve(whole(zip.stream(from), from, to, meta.size, from)) };
+  }
+
+  /**
+   * The chunks of a sender-encrypted file, one after the other; a range opens only the chunks it overlaps,
+   * each when it is reached. All must exist before the answer starts (as for a zip).
+   */
+  async #chunks(meta: FileMeta, parts: readonly DescribedPart[], key: Buffer): Promise<Content> {
+    const present = await Promise.all(parts.map((part) => this.#deps.blobs.exists(part.blob)));
+    if (present.includes(false)) throw new AppError('NOT_FOUND');
+    const read = (from: number, to: number): Readable => {
+      const open = async (part: DescribedPart, skip: number, last: number) =>
+        byteRange(await this.#plaintext(part.blob, key), 0, skip, last);
+      return Readable.from(
+        (async function* () {
+          let start = 0;
+          for (const part of parts) {
+            const end = start + part.size - 1;
+            if (end >= from && start <= to) {
+              yield* await open(part, Math.max(from, start) - start, Math.min(to, end) - start);
+            }
+            start = end + 1;
+          }
+        })(),
+        { objectMode: false },
+      );
+    };
+    return { meta, read: (from, to) => Promise.resolve(read(from, to)) };
   }
 
   /** Decrypts as it streams; a failed integrity check errors the stream, so the response is aborted. */
@@ -277,8 +311,10 @@ interface DescribedPart extends PartMeta {
  * have a fixed width), so a HEAD never reads a byte of the content.
  */
 function describe(record: FileRecord, key: Buffer): { meta: FileMeta; parts: DescribedPart[] } {
+  const [head] = record.parts;
+  const first = head ? { ...openMeta(head, key), blob: head.blob, size: head.size ?? 0 } : undefined;
+  if (first?.e2e) return describeEndToEnd(record, first, first.e2e);
   const parts = record.parts.map((part) => ({ ...openMeta(part, key), blob: part.blob, size: part.size ?? 0 }));
-  const [first] = parts;
   const single = parts.length === 1 ? first : undefined;
   const size = single ? record.size : zipSize(parts);
   return {
@@ -289,6 +325,28 @@ function describe(record: FileRecord, key: Buffer): { meta: FileMeta; parts: Des
       etag: first?.etag,
       expiresAt: record.expiresAt,
       downloadsLeft: record.downloadsLeft,
+      e2eMeta: undefined,
+    },
+    parts,
+  };
+}
+
+/** A sender-encrypted file: its chunks, one after the other, as one opaque file; only the first has metadata. */
+function describeEndToEnd(
+  record: FileRecord,
+  first: DescribedPart,
+  e2e: EndToEndInfo,
+): { meta: FileMeta; parts: DescribedPart[] } {
+  const parts = record.parts.map((part) => ({ ...first, blob: part.blob, size: part.size ?? 0 }));
+  return {
+    meta: {
+      fileName: END_TO_END_FILE_NAME,
+      contentType: 'application/octet-stream',
+      size: record.size,
+      etag: first.etag,
+      expiresAt: record.expiresAt,
+      downloadsLeft: record.downloadsLeft,
+      e2eMeta: e2e.meta,
     },
     parts,
   };

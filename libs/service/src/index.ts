@@ -1,4 +1,5 @@
 export * from './byte-limit.ts';
+export * from './chunked-upload-service.ts';
 export * from './download-service.ts';
 export * from './ports.ts';
 export * from './purge-service.ts';

@@ -50,10 +50,11 @@ export class PurgeService {
 }
 
 /**
- * Read from the record as `beginPurge` left it: an upload that never finished has parts without sealed
- * metadata (or none); a revoked file looks expired (revokes are counted where they happen).
+ * Read from the record as `beginPurge` left it: an upload that never finished has parts without a size (or
+ * none: sizes are written when it completes); a revoked file looks expired (revokes are counted where they
+ * happen).
  */
 export function causeOf(record: FileRecord): PurgeCause {
-  if (record.parts.length === 0 || record.parts.some((part) => part.meta === undefined)) return 'abandoned';
+  if (record.parts.length === 0 || record.parts.some((part) => part.size === undefined)) return 'abandoned';
   return record.downloadsLeft <= 0 ? 'downloaded' : 'expired';
 }

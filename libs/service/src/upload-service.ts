@@ -1,5 +1,4 @@
 import type { Readable } from 'node:stream';
-import { finished } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   AppError,
@@ -24,6 +23,7 @@ import { SNIFF_BYTES, assertTypeAllowed, sniffContentType } from './content-type
 import { TypeGate } from './type-gate.ts';
 import { Utf8Check } from './utf8-check.ts';
 import { Crc32Tally } from './crc32-tally.ts';
+import { feed, mostTelling } from './request-body.ts';
 import { systemClock, type Clock, type Log, type PurgeScheduler, type UploadMetrics } from './ports.ts';
 
 export interface UploadServiceDeps {
@@ -250,37 +250,4 @@ export class UploadSession {
 function withCharset(sniffed: string, validUtf8: boolean): string {
   if (sniffed !== 'text/plain') return sniffed;
   return validUtf8 ? 'text/plain; charset=utf-8' : 'application/octet-stream';
-}
-
-/**
- * Pipes the body into the limiter without `pipeline`, which would destroy the request (and so its socket) on
- * a limit error: here the rest of the body is drained instead, so the client still receives its 413.
- */
-function feed(source: Readable, limit: ByteLimit): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    const fail = (error: Error) => {
-      if (settled) return;
-      settled = true;
-      source.unpipe(limit);
-      limit.destroy(error);
-      source.resume();
-      reject(error);
-    };
-    limit.once('error', fail);
-    finished(source, (error) => {
-      if (error) fail(new AppError('UPLOAD_INCOMPLETE', undefined, { cause: error }));
-      else if (!settled) {
-        settled = true;
-        resolve();
-      }
-    });
-    source.pipe(limit);
-  });
-}
-
-/** The domain error (size cap, storage down) explains a failure better than the stream error it caused. */
-function mostTelling(results: ReadonlyArray<PromiseSettledResult<unknown>>): unknown {
-  const reasons = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
-  return reasons.find((reason) => reason instanceof AppError) ?? reasons[0];
 }

@@ -15,6 +15,8 @@ export interface RouteEntry {
    * redacted); `procedure`, the mount path and a tRPC procedure name after it.
    */
   readonly log: 'path' | 'procedure';
+  /** The limit counts only requests to the mount path itself, not to the paths below it. */
+  readonly exact?: boolean;
 }
 
 /**
@@ -27,6 +29,9 @@ export const ROUTES: readonly RouteEntry[] = [
   { path: '/trpc/file.revoke', operation: { name: 'revoke', methods: ['POST'] }, limit: 'revokes', log: 'path' },
   // server.limits and server.health: read-only, cheap, the same for everyone.
   { path: '/trpc', limit: 'none', log: 'procedure' },
+  // Creating a chunked upload counts as an upload; its chunk calls need the upload's delete token, are bounded
+  // by the size declared at creation, and are not counted again.
+  { path: '/uploads', operation: { name: 'upload', methods: ['POST'] }, limit: 'uploads', exact: true, log: 'path' },
   { path: '/upload', operation: { name: 'upload', methods: ['POST', 'PUT'] }, limit: 'uploads', log: 'path' },
   // HEAD shares the download limit but consumes nothing, so it is not counted as a download.
   { path: '/download', operation: { name: 'download', methods: ['GET', 'POST'] }, limit: 'downloads', log: 'path' },
@@ -34,6 +39,7 @@ export const ROUTES: readonly RouteEntry[] = [
   // The pages and their assets: static documents that consume nothing.
   { path: '/d', limit: 'none', log: 'path' },
   { path: '/assets', limit: 'none', log: 'path' },
+  { path: '/sw.js', limit: 'none', log: 'path' },
   { path: '/favicon.svg', limit: 'none', log: 'path' },
   { path: '/favicon.ico', limit: 'none', log: 'path' },
   // Probes and the scraper must answer however busy a client is.
@@ -53,6 +59,7 @@ export function routeOf(path: string): RouteEntry | undefined {
 
 /** Which operation a request is, from its method and route only (never from a code). */
 export function operationOf(method: string, path: string): Operation | undefined {
-  const operation = routeOf(path)?.operation;
-  return operation?.methods.includes(method.toUpperCase()) ? operation.name : undefined;
+  const entry = routeOf(path);
+  if (entry?.exact && path.toLowerCase() !== entry.path) return undefined;
+  return entry?.operation?.methods.includes(method.toUpperCase()) ? entry.operation.name : undefined;
 }

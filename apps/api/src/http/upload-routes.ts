@@ -106,18 +106,8 @@ function declaredLength(req: Request): number | undefined {
 function sendUploadResult(req: Request, res: Response, publicUrl: string, result: UploadResult): void {
   // The link to share opens a page that does not consume the file (link previews fetch links); the direct
   // path is for curl and scripts.
-  const url = `${publicUrl}/d/${result.code}`;
-  const downloadUrl = `${publicUrl}/download/${result.code}`;
-  const body = {
-    code: result.code,
-    url,
-    downloadUrl,
-    expiresAt: result.expiresAt.toISOString(),
-    size: result.size,
-    downloadsLeft: result.downloadsLeft,
-    deleteToken: result.deleteToken,
-    files: result.files,
-  };
+  const body = uploadResultBody(publicUrl, result);
+  const { url, downloadUrl } = body;
   res.status(201).setHeader('Cache-Control', 'no-store');
   if (req.accepts(['text/plain', 'application/json']) === 'application/json') {
     res.json(body);
@@ -127,4 +117,18 @@ function sendUploadResult(req: Request, res: Response, publicUrl: string, result
   res.setHeader('X-Expires-At', body.expiresAt);
   res.setHeader('X-Download-Url', downloadUrl);
   res.type('text/plain').send(`${url}\n`);
+}
+
+/** What a finished upload answers, as JSON (the same for every kind of upload). */
+export function uploadResultBody(publicUrl: string, result: UploadResult) {
+  return {
+    code: result.code,
+    url: `${publicUrl}/d/${result.code}`,
+    downloadUrl: `${publicUrl}/download/${result.code}`,
+    expiresAt: result.expiresAt.toISOString(),
+    size: result.size,
+    downloadsLeft: result.downloadsLeft,
+    deleteToken: result.deleteToken,
+    files: result.files,
+  };
 }

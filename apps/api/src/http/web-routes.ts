@@ -47,6 +47,12 @@ export function webRoutes(log: Log, publicUrl: string, distDir: string = webDist
     res.setHeader('Cache-Control', 'public, max-age=86400');
     res.type('image/svg+xml').send(pages.favicon);
   });
+  // The landing page's Service Worker decrypts end-to-end downloads; at the root, so its scope is the site.
+  router.get('/sw.js', (_req, res) => {
+    if (pages.serviceWorker === undefined) throw new AppError('NOT_FOUND', 'No such file.');
+    res.setHeader('Cache-Control', 'no-cache');
+    res.type('text/javascript').send(pages.serviceWorker);
+  });
   router.get('/favicon.ico', () => {
     throw new AppError('NOT_FOUND', 'No such endpoint.');
   });
@@ -57,13 +63,15 @@ interface Pages {
   readonly send: string;
   readonly landing: string;
   readonly favicon: string;
+  readonly serviceWorker: string | undefined;
 }
 
 function readPages(distDir: string): Pages | undefined {
   const files = ['index.html', 'd.html', 'favicon.svg'].map((name) => join(distDir, name));
   if (!files.every((file) => existsSync(file))) return undefined;
   const [send, landing, favicon] = files.map((file) => readFileSync(file, 'utf8')) as [string, string, string];
-  return { send, landing, favicon };
+  const worker = join(distDir, 'sw.js');
+  return { send, landing, favicon, serviceWorker: existsSync(worker) ? readFileSync(worker, 'utf8') : undefined };
 }
 
 /** Browsers ask for HTML by name; curl, wget and scripts send `*\/*` or nothing. */

@@ -97,7 +97,7 @@ export class MongoFileRepository implements FileRepository {
       this.#files.insertOne({
         _id: upload.id,
         state: 'uploading',
-        parts: [],
+        parts: [...(upload.parts ?? [])],
         size: 0,
         createdAt: upload.createdAt,
         expiresAt: upload.deadline,

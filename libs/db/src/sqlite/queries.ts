@@ -10,7 +10,7 @@ export const SQL = {
   createUpload: `
     INSERT INTO files (id, state, parts, size, created_at, expires_at, downloads_left, active_streams,
                        lease_until, delete_token_hash)
-    VALUES (:id, 'uploading', '[]', 0, :createdAt, :deadline, 0, 0, NULL, :deleteTokenHash)`,
+    VALUES (:id, 'uploading', :parts, 0, :createdAt, :deadline, 0, 0, NULL, :deleteTokenHash)`,
 
   addPart: `
     UPDATE files SET parts = json_insert(parts, '$[#]', json(:part))

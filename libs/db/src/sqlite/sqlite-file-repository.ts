@@ -57,6 +57,7 @@ export class SqliteFileRepository implements FileRepository {
         createdAt: upload.createdAt.getTime(),
         deadline: upload.deadline.getTime(),
         deleteTokenHash: upload.deleteTokenHash,
+        parts: partsJson(upload.parts ?? []),
       });
     });
   }

@@ -10,6 +10,8 @@ export const fileInfoOutput = z.object({
   size: z.number().int().nonnegative(),
   expiresAt: z.iso.datetime(),
   downloadsLeft: z.number().int().nonnegative(),
+  /** A file its sender encrypted: the sealed metadata, opened by the key in the link's fragment. */
+  e2e: z.object({ meta: z.string() }).nullable(),
 });
 
 /** What a code points at, decrypted with the code; never consumes a download. Unavailable: NOT_FOUND. */
@@ -25,5 +27,6 @@ export const fileInfo = publicProcedure
       size: meta.size,
       expiresAt: meta.expiresAt.toISOString(),
       downloadsLeft: meta.downloadsLeft,
+      e2e: meta.e2eMeta === undefined ? null : { meta: meta.e2eMeta },
     };
   });

@@ -23,6 +23,16 @@ export function describeLifecycle(repo: RepositoryAccess): void {
       });
     });
 
+    it('writes the parts a new upload lists from the start, in order', async () => {
+      const id = newId();
+      const parts = [{ blob: `${id}/0`, meta: 'sealed-0' }, { blob: `${id}/1` }, { blob: `${id}/2` }];
+      await repo().createUpload({ id, deleteTokenHash: 'h', createdAt: new Date(), deadline: minutesFromNow(5), parts });
+      const found = await mustFind(repo(), id);
+      expect(found.state).toBe('uploading');
+      expect(found.parts).toEqual(parts);
+      expect(Object.keys(found.parts[1] ?? {})).toEqual(['blob']);
+    });
+
     it('finds nothing under an unknown id', async () => {
       expect(await repo().findById(newId())).toBeNull();
     });
