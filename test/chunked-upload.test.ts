@@ -189,7 +189,7 @@ describe('a chunked upload', () => {
 
 describe('a chunked upload refuses', () => {
   it('a create body that is not {size, meta, ttl?, downloads?}, or too large, with a 4xx and no record', async () => {
-    const before = await stack.recordCount();
+    const before = await stack.recordIds();
     const answers = await Promise.all([
       create(stack, { size: 10 }),
       create(stack, { size: 0, meta: META }),
@@ -204,7 +204,8 @@ describe('a chunked upload refuses', () => {
     const statuses = answers.map((res) => res.status);
     expect(statuses).toEqual([400, 400, 400, 400, 400, 400, 400, 400, 413]);
     for (const res of answers) expect(((await res.json()) as { error: { code: string } }).error.code).toMatch(/^[A-Z_]+$/);
-    expect(await stack.recordCount()).toBe(before);
+    // Earlier tests' files may be purged meanwhile; none may appear.
+    expect((await stack.recordIds()).filter((id) => !before.includes(id))).toEqual([]);
   });
 
   it('chunk calls without the delete token, with another one, or for an unknown code', async () => {
