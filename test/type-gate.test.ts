@@ -69,3 +69,18 @@ describe('a refused type is refused from its first bytes', () => {
     expect(clean).toBe(true);
   });
 });
+
+describe('a server with type rules', () => {
+  it('refuses end-to-end encrypted uploads, whose type it cannot check, in words and before storing anything', async () => {
+    const res = await fetch(`${stack.url}/uploads`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ size: 100, meta: 'c2VhbGVk' }),
+    });
+    expect(res.status).toBe(415);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('UNSUPPORTED_TYPE');
+    expect(body.error.message).toMatch(/cannot check .* end to end/);
+    expect(await stack.recordCount()).toBe(0);
+  });
+});

@@ -42,6 +42,7 @@ export function createApp(config: Config, publicUrl: string, infra: Infrastructu
     purges: infra.purges,
     limits: config.limits,
     timing: config.timing,
+    types: config.types,
     log,
     metrics: ops.metrics,
   });

@@ -44,6 +44,8 @@ export interface ChunkedUploadServiceDeps {
   readonly purges: PurgeScheduler;
   readonly limits: Limits;
   readonly timing: Timing;
+  /** The server's type rules: it cannot apply them to bytes it cannot read, so with any rule set it refuses. */
+  readonly types: { readonly allowed: readonly string[]; readonly denied: readonly string[] };
   readonly log: Log;
   readonly clock?: Clock;
   readonly metrics?: UploadMetrics;
@@ -105,6 +107,12 @@ export class ChunkedUploadService {
   }
 
   async create(upload: NewChunkedUpload): Promise<CreatedChunkedUpload> {
+    if (this.#deps.types.allowed.length > 0 || this.#deps.types.denied.length > 0) {
+      throw new AppError(
+        'UNSUPPORTED_TYPE',
+        'This server accepts or refuses files by type, which it cannot check in a file encrypted end to end; send it without end-to-end encryption.',
+      );
+    }
     if (!Number.isSafeInteger(upload.size) || upload.size < 1)
       throw new AppError('BAD_REQUEST', 'size must be a whole number of bytes, at least 1.');
     if (upload.size > this.#deps.limits.maxUploadBytes) {
