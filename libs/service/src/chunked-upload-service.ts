@@ -158,7 +158,7 @@ export class ChunkedUploadService {
    * body must be exactly the chunk's length: more is refused as it arrives, less when it ends; either way
    * nothing of the chunk remains and the client sends it again.
    */
-  async putChunk(code: string, deleteToken: string, index: number, body: Readable): Promise<{ size: number; received: number }> {
+  async putChunk(code: string, deleteToken: string, index: number, body: Readable): Promise<{ size: number }> {
     let pending: Pending;
     let length: number;
     try {
@@ -181,13 +181,7 @@ export class ChunkedUploadService {
     }
   }
 
-  async #store(
-    pending: Pending,
-    blob: string,
-    index: number,
-    length: number,
-    body: Readable,
-  ): Promise<{ size: number; received: number }> {
+  async #store(pending: Pending, blob: string, index: number, length: number, body: Readable): Promise<{ size: number }> {
     const limit = new ByteLimit({ bytes: 0 }, length);
     const encrypt = encryptStream(pending.key);
     const results = await Promise.allSettled([
@@ -201,8 +195,7 @@ export class ChunkedUploadService {
       await this.#deps.blobs.delete(blob);
       throw new AppError('UPLOAD_INCOMPLETE', `Chunk ${index} must be exactly ${length} bytes.`);
     }
-    const { received } = await this.#stored(pending);
-    return { size: length, received };
+    return { size: length };
   }
 
   async status(code: string, deleteToken: string): Promise<ChunkedUploadStatus> {

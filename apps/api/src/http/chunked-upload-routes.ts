@@ -58,7 +58,7 @@ export function chunkedUploadRoutes(config: Config, publicUrl: string, chunked: 
     allowBody(req, res);
     const stored = await chunked.putChunk(req.params.code, token, index, req as Readable);
     res.setHeader('Cache-Control', 'no-store');
-    res.json({ index, size: stored.size, received: stored.received });
+    res.json({ index, size: stored.size });
   });
 
   router.get('/uploads/:code', async (req, res) => {
