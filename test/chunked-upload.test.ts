@@ -50,7 +50,7 @@ function put(upload: Created, index: number, body: Buffer, token = upload.delete
   return fetch(`${upload.uploadUrl}/${index}`, {
     method: 'PUT',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' },
-    body,
+    body: new Uint8Array(body),
   });
 }
 
@@ -244,11 +244,18 @@ describe('a chunked upload refuses', () => {
     await put(upload, 1, randomBytes(1));
     const early = await call(upload, '/complete', 'POST');
     expect(early.status).toBe(409);
-    expect(await early.json()).toMatchObject({ error: { code: 'CHUNKS_MISSING' } });
+    expect(await early.json()).toMatchObject({
+      error: { code: 'CHUNKS_MISSING', message: '1 of 2 chunks are not stored yet: 0.' },
+    });
     await put(upload, 0, randomBytes(8 * MiB));
     expect((await call(upload, '/complete', 'POST')).status).toBe(201);
     expect((await put(upload, 1, randomBytes(1))).status).toBe(404);
-    expect((await call(upload, '/complete', 'POST')).status).toBe(404);
+    // Completing again (the first answer was lost on the way) answers the same, without a second file.
+    const again = await call(upload, '/complete', 'POST');
+    expect(again.status).toBe(201);
+    expect(await again.json()).toMatchObject({ code: upload.code, size: 8 * MiB + 1, downloadsLeft: 1 });
+    expect((await fetch(upload.downloadUrl)).status).toBe(200);
+    expect((await call(upload, '/complete', 'POST')).status).toBe(404); // downloaded: gone
   });
 });
 

@@ -18,6 +18,7 @@ import {
   generateDeleteToken,
   generateEntityTag,
   hashDeleteToken,
+  isAvailable,
   isWellFormedCode,
 } from '@one-time/core';
 import { encryptStream, open, seal } from '@one-time/crypto';
@@ -205,43 +206,51 @@ export class ChunkedUploadService {
     return { size, chunkSize, chunks: chunkCount(pending.info), stored, received };
   }
 
-  /** Makes the link work, once every chunk is stored; then the file lives by the options chosen at creation. */
+  /**
+   * Makes the link work, once every chunk is stored; then the file lives by the options chosen at creation.
+   * Asked again once it worked (its answer was lost on the way), it answers the same as long as the file is
+   * there.
+   */
   async complete(code: string, deleteToken: string): Promise<UploadResult> {
-    const pending = await this.#pending(code, deleteToken);
-    const { stored } = await this.#stored(pending);
-    const chunks = chunkCount(pending.info);
-    if (stored.length !== chunks) {
-      throw new AppError('CHUNKS_MISSING', `${chunks - stored.length} of ${chunks} chunks are not stored yet.`, {
-        details: { missing: missingIndexes(stored, chunks).slice(0, 100) },
-      });
+    const upload = await this.#upload(code, deleteToken);
+    if (upload.record.state === 'ready' && isAvailable(upload.record, this.#clock())) {
+      return completed(code, deleteToken, upload.record);
     }
-    const { info, record } = pending;
+    if (upload.record.state !== 'uploading') throw new AppError('NOT_FOUND', 'No upload in progress under this code.');
+    const { stored } = await this.#stored(upload);
+    const chunks = chunkCount(upload.info);
+    if (stored.length !== chunks) {
+      const missing = missingIndexes(stored, chunks);
+      throw new AppError(
+        'CHUNKS_MISSING',
+        `${missing.length} of ${chunks} chunks are not stored yet: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', …' : ''}.`,
+      );
+    }
+    const { info, record } = upload;
     const expiresAt = new Date(this.#clock().getTime() + info.ttlMs);
     const parts = record.parts.map((part, index) => ({ ...part, size: chunkLength(info, index) }));
-    const fileId = record.id;
-    if (!(await this.#deps.files.markReady(fileId, { size: info.size, parts, expiresAt, downloadsLeft: info.downloads }))) {
-      throw new AppError('NOT_FOUND');
-    }
+    const ready = { size: info.size, parts, expiresAt, downloadsLeft: info.downloads };
+    if (!(await this.#deps.files.markReady(record.id, ready))) throw new AppError('NOT_FOUND');
     try {
-      await this.#deps.purges.enqueuePurge(fileId, 'expired', info.ttlMs);
+      await this.#deps.purges.enqueuePurge(record.id, 'expired', info.ttlMs);
     } catch (error) {
-      this.#deps.log.warn({ fileId, err: error }, 'expiry job not enqueued; the sweeper will purge');
+      this.#deps.log.warn({ fileId: record.id, err: error }, 'expiry job not enqueued; the sweeper will purge');
     }
-    return {
-      code,
-      deleteToken,
-      size: info.size,
-      expiresAt,
-      downloadsLeft: info.downloads,
-      files: [{ name: END_TO_END_FILE_NAME, size: info.size, contentType: 'application/octet-stream' }],
-    };
+    return completed(code, deleteToken, { ...record, ...ready });
   }
 
   /** The upload behind a code, if it is still in progress and the token is its delete token. */
   async #pending(code: string, deleteToken: string): Promise<Pending> {
+    const upload = await this.#upload(code, deleteToken);
+    if (upload.record.state !== 'uploading') throw new AppError('NOT_FOUND', 'No upload in progress under this code.');
+    return upload;
+  }
+
+  /** A chunked upload in any state, once the token is checked against it. */
+  async #upload(code: string, deleteToken: string): Promise<Pending> {
     if (!isWellFormedCode(code)) throw new AppError('INVALID_CODE');
     const record = await this.#deps.files.findById(fileIdForCode(code));
-    const head = record?.state === 'uploading' ? record.parts[0] : undefined;
+    const head = record?.parts[0];
     if (!record || head?.meta === undefined) throw new AppError('NOT_FOUND', 'No upload in progress under this code.');
     if (!deleteTokenMatches(deleteToken, record.deleteTokenHash)) throw new AppError('FORBIDDEN');
     const key = fileKeyForCode(code);
@@ -263,6 +272,21 @@ export class ChunkedUploadService {
     const stored = present.flatMap((exists, index) => (exists ? [index] : []));
     return { stored, received: stored.reduce((sum, index) => sum + chunkLength(pending.info, index), 0) };
   }
+}
+
+function completed(
+  code: string,
+  deleteToken: string,
+  file: Pick<FileRecord, 'size' | 'expiresAt' | 'downloadsLeft'>,
+): UploadResult {
+  return {
+    code,
+    deleteToken,
+    size: file.size,
+    expiresAt: file.expiresAt,
+    downloadsLeft: file.downloadsLeft,
+    files: [{ name: END_TO_END_FILE_NAME, size: file.size, contentType: 'application/octet-stream' }],
+  };
 }
 
 function missingIndexes(stored: readonly number[], chunks: number): number[] {
