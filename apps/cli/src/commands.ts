@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { safeFileName, type OneTimeClient } from '@one-time/client';
+import { OneTimeError, safeFileName, type Described, type OneTimeClient } from '@one-time/client';
 import { progressBar } from './progress.ts';
 import { saveFile } from './save-file.ts';
 
@@ -8,25 +8,40 @@ export interface Output {
   line(text: string): void;
 }
 
+/**
+ * Sends files. By default they are encrypted here, end to end (several are zipped first, as `files.zip`): the
+ * link printed carries the key after `#`, and only it opens the file. `e2e: false` sends them as they are,
+ * encrypted by the server, with a plain link curl can download.
+ */
 export async function send(
   client: OneTimeClient,
   files: string[],
-  options: { ttl?: string; downloads?: number; json: boolean },
+  options: { ttl?: string; downloads?: number; json: boolean; e2e: boolean },
   out: Output,
 ): Promise<void> {
   if (files.length === 0) throw new UsageError('send needs at least one file');
   const bar = progressBar('sending');
   try {
-    const sent = await client.upload(files, {
+    const settings = {
       ...(options.ttl === undefined ? {} : { ttl: options.ttl }),
       ...(options.downloads === undefined ? {} : { downloads: options.downloads }),
-      onProgress: ({ sent: done, total }) => bar.update(done, total),
-    });
+      onProgress: ({ sent: done, total }: { sent: number; total: number | undefined }) => bar.update(done, total),
+    };
+    const sent = options.e2e
+      ? await client.uploadEncrypted(files, {
+          ...settings,
+          // On stderr, like every report: stdout carries only the result. Never the link, the code or the key.
+          onRetry: ({ chunk, attempt }) =>
+            process.stderr.write(`one-time: sending chunk ${chunk} failed; sending it again (attempt ${attempt})\n`),
+        })
+      : await client.upload(files, settings);
     bar.stop();
-    if (options.json) out.line(JSON.stringify(sent));
+    if (options.json) out.line(JSON.stringify({ ...sent, e2e: options.e2e }));
     else {
       out.line(sent.url);
-      out.line(`direct download (curl): ${sent.downloadUrl}`);
+      if (options.e2e) {
+        out.line('end-to-end encrypted: the key is the part after "#" (never sent to the server); share the whole link');
+      } else out.line(`direct download (curl): ${sent.downloadUrl}`);
       out.line(
         `expires ${sent.expiresAt}, ${sent.downloadsLeft} download(s); revoke with: one-time revoke -- ${sent.code} ${sent.deleteToken}`,
       );
@@ -88,10 +103,21 @@ async function isFolder(path: string): Promise<boolean> {
   );
 }
 
+/** What a link points at, never using a download up; an end-to-end encrypted file's name needs the link's key. */
 export async function info(client: OneTimeClient, codeOrUrl: string, out: Output): Promise<void> {
-  const details = await client.info(codeOrUrl);
+  let details: Described;
+  try {
+    details = await client.describe(codeOrUrl);
+  } catch (error) {
+    if (!(error instanceof OneTimeError) || error.code !== 'E2E_KEY_MISSING') throw error;
+    const sealed = await client.info(codeOrUrl);
+    out.line(
+      `(name known only with the key after "#")  ${sealed.size} bytes encrypted  expires ${sealed.expiresAt}  ${sealed.downloadsLeft} download(s) left  end-to-end encrypted`,
+    );
+    return;
+  }
   out.line(
-    `${details.name}  ${details.size ?? '?'} bytes  ${details.contentType}  expires ${details.expiresAt}  ${details.downloadsLeft} download(s) left`,
+    `${details.name}  ${details.size} bytes  ${details.contentType}  expires ${details.expiresAt}  ${details.downloadsLeft} download(s) left${details.endToEnd ? '  end-to-end encrypted' : ''}`,
   );
 }
 

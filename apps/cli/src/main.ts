@@ -4,12 +4,17 @@ import { OneTimeError, createOneTimeClient } from '@one-time/client';
 import { UsageError, get, info, revoke, send, type Output } from './commands.ts';
 
 const USAGE = `usage:
-  one-time send <files…> [--ttl 1h] [--downloads 1] [--json]
-  one-time get <code|url> [-o file|folder] [--force]
-  one-time info <code|url>
-  one-time revoke <code|url> <delete-token>
+  one-time send <files…> [--ttl 1h] [--downloads 1] [--json] [--no-e2e]
+  one-time get <link|code> [-o file|folder] [--force]
+  one-time info <link|code>
+  one-time revoke <link|code> <delete-token>
 options: --server <url> (or ONE_TIME_URL; default http://127.0.0.1:3000)
-get saves under the server's name, made safe, in the current folder (or the -o folder). It never replaces
+send encrypts the files here, end to end (several are zipped first, as files.zip): the server never sees
+their content or names. The link it prints carries the key after "#": share the whole link, which is the
+only copy of the key. --no-e2e sends them the old way instead, encrypted by the server, with a direct
+/download/<code> link that curl can fetch.
+get decrypts such a file here (it needs the whole link, key included; without it nothing is downloaded).
+It saves under the file's name, made safe, in the current folder (or the -o folder). It never replaces
 a file: "x.txt" becomes "x (1).txt", "x (2).txt", … unless -f/--force is given.
 Codes and tokens may start with "-": put -- before them, e.g. one-time get -- -AbC…`;
 
@@ -17,11 +22,13 @@ async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
+    allowNegative: true,
     options: {
       server: { type: 'string' },
       ttl: { type: 'string' },
       downloads: { type: 'string' },
       json: { type: 'boolean', default: false },
+      e2e: { type: 'boolean', default: true },
       output: { type: 'string', short: 'o' },
       force: { type: 'boolean', short: 'f', default: false },
       help: { type: 'boolean', short: 'h' },
@@ -46,6 +53,7 @@ async function main(argv: string[]): Promise<void> {
           ...(values.ttl === undefined ? {} : { ttl: values.ttl }),
           ...(downloads === undefined ? {} : { downloads }),
           json: values.json,
+          e2e: values.e2e,
         },
         out,
       );

@@ -5,6 +5,8 @@ import { pipeline } from 'node:stream/promises';
 
 /** Browsers give up after a hundred or so; a folder with this many copies is a mistake, not a wish. */
 const MAX_NUMBER = 999;
+/** Pieces received meanwhile are written together (one writev) while a write is under way: fewer, larger writes. */
+const WRITE_BUFFER = 1024 * 1024;
 /** File systems without hard links (FAT, exFAT, some network shares) answer `link` with one of these. */
 const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
 
@@ -21,7 +23,11 @@ export async function saveFile(
 ): Promise<string> {
   const [partial, handle] = await firstFree(`${target}.part`, (candidate) => open(candidate, 'wx'));
   try {
-    await pipeline(source, handle.createWriteStream(), options.signal ? { signal: options.signal } : {});
+    await pipeline(
+      source,
+      handle.createWriteStream({ highWaterMark: WRITE_BUFFER }),
+      options.signal ? { signal: options.signal } : {},
+    );
     if (options.force) {
       await rename(partial, target);
       return target;

@@ -40,7 +40,7 @@ describe('one-time CLI, run as a child process', () => {
   it('sends a file, shows its info, gets it once, then fails on the second get', async () => {
     const data = randomBytes(512 * 1024);
     await writeFile(join(folder, 'photo.bin'), data);
-    const sent = await cli(['send', 'photo.bin', '--ttl', '1h', '--downloads', '1', '--json']);
+    const sent = await cli(['send', 'photo.bin', '--no-e2e', '--ttl', '1h', '--downloads', '1', '--json']);
     expect(sent.code).toBe(0);
     const answer = JSON.parse(sent.stdout) as { url: string; code: string };
 
@@ -63,7 +63,7 @@ describe('one-time CLI, run as a child process', () => {
   it('gets a file across two forced disconnects without any help, resuming where each one broke', async () => {
     const data = randomBytes(32 * 1024 * 1024); // larger than the socket buffers: the cuts land mid-file
     await writeFile(join(folder, 'big.bin'), data);
-    const sent = await cli(['send', 'big.bin', '--json']);
+    const sent = await cli(['send', 'big.bin', '--no-e2e', '--json']);
     const { code } = JSON.parse(sent.stdout) as { code: string };
     const proxy = await cuttingProxy(stack.url, 2, 5 * 1024 * 1024);
     try {
@@ -85,7 +85,7 @@ describe('one-time CLI, run as a child process', () => {
 
   it('never overwrites a file without --force: name (1).ext, name (2).ext, …', async () => {
     await writeFile(join(folder, 'x.txt'), 'mine');
-    const sent = await cli(['send', 'x.txt', '--downloads', '3', '--json']);
+    const sent = await cli(['send', 'x.txt', '--no-e2e', '--downloads', '3', '--json']);
     const { code } = JSON.parse(sent.stdout) as { code: string };
     // x.txt is the file just sent: it exists, so the download takes the next free name.
     await writeFile(join(folder, 'x.txt'), 'changed since');
@@ -100,7 +100,7 @@ describe('one-time CLI, run as a child process', () => {
 
   it('prints the link as plain text and revokes with the token', async () => {
     await writeFile(join(folder, 'note.txt'), 'hello');
-    const sent = await cli(['send', 'note.txt', '--server', stack.url], { ONE_TIME_URL: 'http://127.0.0.1:9' });
+    const sent = await cli(['send', 'note.txt', '--no-e2e', '--server', stack.url], { ONE_TIME_URL: 'http://127.0.0.1:9' });
     expect(sent.code).toBe(0);
     const [link = '', direct = '', details = ''] = sent.stdout.trim().split('\n');
     // The link to share opens the landing page; the direct one is for curl.

@@ -38,6 +38,12 @@ const headers: Record<string, string | undefined> = {
 };
 
 function respond(code: string, response: ServerResponse): void {
+  if (code.startsWith('file.info?')) {
+    // The client asks first whether a file is end-to-end encrypted (it never is here).
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.end(JSON.stringify({ result: { data: { e2e: null } } }));
+    return;
+  }
   if (code === 'cut') {
     // Promises 1,000 bytes, sends 10, hangs up.
     response.writeHead(200, { 'content-disposition': 'attachment; filename="cut.bin"', 'content-length': '1000' });

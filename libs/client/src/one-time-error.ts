@@ -1,14 +1,20 @@
 import type { ErrorCode } from '@one-time/core';
 
-/** Every failure of the client: the server's error code (the same for REST and tRPC), or NETWORK. */
+/**
+ * Failures of end-to-end encrypted files, found by the client (the server cannot tell): the link has no key,
+ * its key does not open the file (or is not a key at all), or the content does not decrypt (damaged, cut).
+ */
+export type E2EErrorCode = 'E2E_KEY_MISSING' | 'E2E_KEY_WRONG' | 'E2E_DECRYPT_FAILED';
+
+/** Every failure of the client: the server's error code (the same for REST and tRPC), NETWORK, or an E2E code. */
 export class OneTimeError extends Error {
-  readonly code: ErrorCode | 'NETWORK';
+  readonly code: ErrorCode | 'NETWORK' | E2EErrorCode;
   readonly status: number | undefined;
   /** From `Retry-After`, when the server said how long to wait (rate limits). */
   readonly retryAfterSeconds: number | undefined;
 
   constructor(
-    code: ErrorCode | 'NETWORK',
+    code: ErrorCode | 'NETWORK' | E2EErrorCode,
     message: string,
     options: { status?: number; cause?: unknown; retryAfterSeconds?: number } = {},
   ) {

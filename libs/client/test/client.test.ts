@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import type { ErrorCode } from '@one-time/core';
-import { OneTimeError, codeOf, createOneTimeClient, type OneTimeClient } from '../src/index.ts';
+import { OneTimeError, codeOf, createOneTimeClient, type E2EErrorCode, type OneTimeClient } from '../src/index.ts';
 import { startStack, type Stack } from '../../../test/support/stack.ts';
 
 let stack: Stack;
@@ -104,6 +104,6 @@ describe('@one-time/client against a running API and worker', () => {
     expectTypeOf(client.info).returns.resolves.toHaveProperty('downloadsLeft').toEqualTypeOf<number>();
     expectTypeOf(client.revoke).parameters.toEqualTypeOf<[string, string]>();
     expectTypeOf(client.limits).returns.resolves.toHaveProperty('allowedTypes').toEqualTypeOf<string[]>();
-    expectTypeOf<OneTimeError['code']>().toEqualTypeOf<ErrorCode | 'NETWORK'>();
+    expectTypeOf<OneTimeError['code']>().toEqualTypeOf<ErrorCode | 'NETWORK' | E2EErrorCode>();
   });
 });

@@ -101,7 +101,11 @@ describe('client.download against a server that lies about the name', () => {
   let server: Server;
   let baseUrl: string;
   beforeAll(async () => {
-    server = createServer((_request, response) => {
+    server = createServer((request, response) => {
+      if (request.url?.startsWith('/trpc/file.info')) {
+        response.end(JSON.stringify({ result: { data: { e2e: null } } })); // not end-to-end encrypted
+        return;
+      }
       response.setHeader('content-disposition', `attachment; filename*=UTF-8''..%2F..%2F.ssh%2Fauthorized_keys`);
       response.end('ssh-ed25519 AAAA attacker');
     });
