@@ -26,7 +26,7 @@ export interface AppOps {
 
 /** Wires services to routes. No I/O here: the infrastructure arrives connected. */
 export function createApp(config: Config, publicUrl: string, infra: Infrastructure, log: Logger, ops: AppOps): Express {
-  const uploads = new UploadService({
+  const uploadDeps = {
     files: infra.files,
     blobs: infra.blobs,
     purges: infra.purges,
@@ -35,17 +35,9 @@ export function createApp(config: Config, publicUrl: string, infra: Infrastructu
     types: config.types,
     log,
     metrics: ops.metrics,
-  });
-  const chunked = new ChunkedUploadService({
-    files: infra.files,
-    blobs: infra.blobs,
-    purges: infra.purges,
-    limits: config.limits,
-    timing: config.timing,
-    types: config.types,
-    log,
-    metrics: ops.metrics,
-  });
+  };
+  const uploads = new UploadService(uploadDeps);
+  const chunked = new ChunkedUploadService(uploadDeps);
   const downloads = new DownloadService({
     files: infra.files,
     blobs: infra.blobs,

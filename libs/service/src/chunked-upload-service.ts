@@ -5,9 +5,7 @@ import {
   type EndToEndInfo,
   type FilePart,
   type FileRecord,
-  type Limits,
   type PartMeta,
-  type Timing,
   type UploadOptions,
   chunkCount,
   chunkLength,
@@ -22,13 +20,11 @@ import {
   isWellFormedCode,
 } from '@one-time/core';
 import { encryptStream, open, seal } from '@one-time/crypto';
-import type { FileRepository } from '@one-time/db';
-import type { BlobStore } from '@one-time/storage';
 import { ByteLimit } from './byte-limit.ts';
 import { END_TO_END_FILE_NAME } from './download-service.ts';
-import { systemClock, type Clock, type Log, type PurgeScheduler, type UploadMetrics } from './ports.ts';
+import { systemClock, type Clock } from './ports.ts';
 import { feed, mostTelling } from './request-body.ts';
-import type { UploadResult } from './upload-service.ts';
+import type { UploadResult, UploadServiceDeps } from './upload-service.ts';
 
 /**
  * Chunks are this size (the last one smaller): a browser holds one or two of them in memory while it sends,
@@ -39,18 +35,11 @@ export const CHUNK_SIZE = 8 * 1024 * 1024;
 /** The sealed metadata is a short string (name, type, size): anything longer is not one. */
 export const MAX_SEALED_META_LENGTH = 4096;
 
-export interface ChunkedUploadServiceDeps {
-  readonly files: FileRepository;
-  readonly blobs: BlobStore;
-  readonly purges: PurgeScheduler;
-  readonly limits: Limits;
-  readonly timing: Timing;
-  /** The server's type rules: it cannot apply them to bytes it cannot read, so with any rule set it refuses. */
-  readonly types: { readonly allowed: readonly string[]; readonly denied: readonly string[] };
-  readonly log: Log;
-  readonly clock?: Clock;
-  readonly metrics?: UploadMetrics;
-}
+/**
+ * The same as a plain upload's. The type rules cannot be applied to bytes the server cannot read: with any
+ * rule set, end-to-end uploads are refused.
+ */
+export type ChunkedUploadServiceDeps = UploadServiceDeps;
 
 export interface NewChunkedUpload {
   /** Total bytes the sender will upload (ciphertext). */
