@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { defineConfig, type Plugin } from 'vite';
+import { build, defineConfig, type Plugin } from 'vite';
 
 const page = (name: string) => fileURLToPath(new URL(name, import.meta.url));
 const api = process.env.ONE_TIME_API ?? 'http://127.0.0.1:3000';
@@ -9,14 +9,41 @@ const landingPageRoute: Plugin = {
   name: 'one-time-landing-route',
   configureServer(server) {
     server.middlewares.use((req, _res, next) => {
-      if (req.url && /^\/d\/[^/?]+/.test(req.url)) req.url = '/d.html';
+      // The service worker: served as a module in dev (the page registers it with `type: 'module'` there).
+      if (req.url === '/sw.js') req.url = '/src/sw.ts';
+      else if (req.url && /^\/d\/[^/?]+/.test(req.url)) req.url = '/d.html';
       next();
     });
   },
 };
 
+/**
+ * The decrypting service worker, `dist/sw.js`: a fixed name (the API serves it at `/sw.js`, whose path sets the
+ * worker's maximal scope) and one classic script with every import bundled in, so it runs in every browser that
+ * has service workers (module workers are not everywhere) and shares no chunk with the pages. Built after the
+ * pages, into the same folder.
+ */
+const serviceWorkerBuild: Plugin = {
+  name: 'one-time-service-worker',
+  apply: 'build',
+  async closeBundle() {
+    await build({
+      configFile: false,
+      logLevel: 'warn',
+      build: {
+        outDir: page('dist'),
+        emptyOutDir: false,
+        target: 'es2022',
+        copyPublicDir: false,
+        lib: { entry: page('src/sw.ts'), formats: ['iife'], name: 'oneTimeServiceWorker', fileName: () => 'sw.js' },
+        rolldownOptions: { external: [/^node:/] },
+      },
+    });
+  },
+};
+
 export default defineConfig({
-  plugins: [landingPageRoute],
+  plugins: [landingPageRoute, serviceWorkerBuild],
   build: {
     outDir: 'dist',
     emptyOutDir: true,
@@ -31,6 +58,6 @@ export default defineConfig({
     },
   },
   server: {
-    proxy: Object.fromEntries(['/upload', '/download', '/trpc', '/files'].map((path) => [path, api])),
+    proxy: Object.fromEntries(['/upload', '/uploads', '/download', '/trpc', '/files'].map((path) => [path, api])),
   },
 });

@@ -77,7 +77,8 @@ describe('the web page', () => {
     await result.waitFor({ state: 'visible' });
     await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('result');
     const link = await page.getByLabel(/Share this link/).inputValue();
-    expect(link).toMatch(new RegExp(`^${stack.url}/d/[A-Za-z0-9_-]{22}$`));
+    // End-to-end encrypted in the page: the key travels in the link's fragment (test/browser/e2e-web.test.ts).
+    expect(link).toMatch(new RegExp(`^${stack.url}/d/[A-Za-z0-9_-]{22}#[A-Za-z0-9_-]{22}$`));
     expect(await page.locator('#result-summary').innerText()).toMatch(
       /^256 KB\. It can be downloaded once and expires in 1 hour/,
     );
@@ -97,7 +98,9 @@ describe('the web page', () => {
       expect(await landing.locator('#file-expires').innerText()).toMatch(/^in 1 hour \(/);
       expect(await landing.locator('#file-downloads').innerText()).toBe('1');
     }
-    expect(await landing.locator('#curl-command').textContent()).toBe(`curl -fOJ ${link.replace('/d/', '/download/')}`);
+    // curl would get the ciphertext only: the terminal hint is for files sent without end-to-end encryption.
+    expect(await landing.locator('#terminal').isHidden()).toBe(true);
+    expect(await landing.locator('#e2e-note').isVisible()).toBe(true);
     await screenshot(landing, '04-landing');
 
     const [download] = await Promise.all([
@@ -192,6 +195,10 @@ describe('the web page', () => {
     await preview.goto(answer.url);
     await preview.locator('#file').waitFor({ state: 'visible' });
     expect(await preview.locator('#file-name').innerText()).toBe('secret-plans.pdf');
+    // A file sent without end-to-end encryption (curl, scripts) can be fetched from a terminal too.
+    expect(await preview.locator('#curl-command').textContent()).toBe(`curl -fOJ ${answer.downloadUrl}`);
+    expect(await preview.locator('#terminal').isVisible()).toBe(true);
+    expect(await preview.locator('#e2e-note').isHidden()).toBe(true);
 
     const first = await fetch(answer.downloadUrl);
     expect(first.status).toBe(200);
@@ -220,8 +227,9 @@ describe('the web page', () => {
     const landing = await newPage();
     await landing.goto(link);
     await landing.locator('#file').waitFor({ state: 'visible' });
-    // The zip's length is known before a byte is read: two stored entries, their headers and the directory.
-    expect(await landing.locator('#file-size').innerText()).toBe('215 bytes, several files sent as one zip');
+    // The page zipped them, its length known before a byte is read: two stored entries, their headers, data
+    // descriptors and the directory (the size sealed in the encrypted metadata).
+    expect(await landing.locator('#file-size').innerText()).toBe('247 bytes, several files sent as one zip');
     expect(await fitsTheScreen(landing)).toBe(true);
     await screenshot(landing, '09-phone-landing');
     const [download] = await Promise.all([landing.waitForEvent('download'), landing.locator('#download').click()]);

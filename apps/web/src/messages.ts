@@ -40,6 +40,15 @@ export function errorMessage(error: unknown, context: MessageContext = {}): stri
     case 'NOT_FOUND':
     case 'INVALID_CODE':
       return 'This file is not available.';
+    case 'CHUNK_BUSY':
+    case 'CHUNKS_MISSING':
+      return 'The upload could not be finished: part of it did not reach the server. Try again.';
+    case 'E2E_KEY_MISSING':
+      return 'This link is missing its key (the part after #). Ask the sender for the whole link.';
+    case 'E2E_KEY_WRONG':
+      return 'The key in this link does not match the file. Check that you copied the whole link, or ask the sender for it again.';
+    case 'E2E_DECRYPT_FAILED':
+      return 'The file could not be decrypted: its bytes were damaged or altered, so nothing usable was saved.';
     case 'RANGE_NOT_SATISFIABLE':
       return 'The download could not continue from where it stopped. Start it again.';
     case 'BAD_REQUEST':

@@ -1,9 +1,12 @@
 import './style.css';
 import { createOneTimeClient, type Uploaded } from '@one-time/client';
+import { encryptedSize } from '@one-time/e2e';
 import { byId, hideError as clearError, reveal, show, showError as showErrorIn } from './dom.ts';
 import { formatBytes, formatDuration, formatExpiry, ttlChoices, ttlParameter } from './format.ts';
 import { errorMessage } from './messages.ts';
 import { drawQrCode } from './qr-code.ts';
+import { EncryptedSend } from './encrypted-send.ts';
+import { ZipTooLargeError, uniqueNames, zipFrameLength } from './zip-stream.ts';
 
 type Limits = Awaited<ReturnType<ReturnType<typeof createOneTimeClient>['limits']>>;
 
@@ -29,6 +32,15 @@ const hideError = (): void => clearError(errorBox);
 
 let limits: Limits | undefined;
 let upload: AbortController | undefined;
+/** An encrypted upload that stopped on a network error, which "Try again" continues. */
+let interrupted: EncryptedSend | undefined;
+
+/**
+ * Files are encrypted in the page (see encrypted-send.ts), which needs Web Crypto: browsers offer it only on
+ * HTTPS or on this machine (localhost). Served over plain HTTP on a LAN, the page sends as before, unencrypted,
+ * and says so.
+ */
+const canEncrypt = window.isSecureContext && typeof crypto.subtle !== 'undefined';
 
 void start();
 
@@ -57,7 +69,10 @@ function applyLimits(current: Limits): void {
   limitsNote.textContent =
     `Up to ${formatBytes(current.maxUploadBytes)} in total and ${current.maxFilesPerUpload} files per upload` +
     ` (several files arrive as one zip). Expiry up to ${formatDuration(current.ttlMaxSeconds)}, ` +
-    `up to ${current.downloadsMax} download${current.downloadsMax === 1 ? '' : 's'}.`;
+    `up to ${current.downloadsMax} download${current.downloadsMax === 1 ? '' : 's'}.` +
+    (canEncrypt
+      ? ' Files are encrypted in your browser: the server never sees them or their names.'
+      : ' This page is not on HTTPS, so your browser cannot encrypt here: files are sent without end-to-end encryption.');
 }
 
 fileInput.addEventListener('change', () => {
@@ -85,7 +100,20 @@ form.addEventListener('submit', (event) => {
   void send();
 });
 
-cancelButton.addEventListener('click', () => upload?.abort());
+cancelButton.addEventListener('click', () => {
+  if (upload) {
+    upload.abort();
+    return;
+  }
+  // Stopped after an interruption: cancelling gives it up.
+  interrupted?.abandon();
+  interrupted = undefined;
+  hideError();
+  show(progressPanel, false);
+  show(form);
+  showError('The upload was cancelled.');
+  byId<HTMLButtonElement>('send').focus();
+});
 copyButton.addEventListener('click', () => void copyLink());
 byId('again').addEventListener('click', () => {
   form.reset();
@@ -116,10 +144,17 @@ function checkFiles(): string | undefined {
   if (!limits) return undefined;
   if (files.length > limits.maxFilesPerUpload) return `Too many files: up to ${limits.maxFilesPerUpload} per upload.`;
   const total = files.reduce((sum, file) => sum + file.size, 0);
-  if (total > limits.maxUploadBytes) {
+  if (uploadSize(files, total) > limits.maxUploadBytes) {
     return `That is too big (${formatBytes(total)}): this server takes up to ${formatBytes(limits.maxUploadBytes)} per upload.`;
   }
   return undefined;
+}
+
+/** What the server will be asked to store: encrypted, the ciphertext of the file (or of the zip of several). */
+function uploadSize(files: readonly File[], total: number): number {
+  if (!canEncrypt) return total;
+  const plain = files.length === 1 ? total : total + zipFrameLength(uniqueNames(files.map((file) => file.name)));
+  return encryptedSize(plain);
 }
 
 function checkDownloads(): number | string {
@@ -141,21 +176,72 @@ async function send(): Promise<void> {
     return;
   }
   const files = Array.from(fileInput.files ?? []);
-  upload = new AbortController();
+  const options = { ttl: ttlParameter(Number(ttlSelect.value)), downloads };
+  if (!canEncrypt) {
+    await sendPlain(files, options);
+    return;
+  }
+  let job: EncryptedSend;
+  try {
+    job = new EncryptedSend(files, { ...options, onProgress: ({ sent: done, total }) => showProgress(done, total) });
+  } catch (error) {
+    if (!(error instanceof ZipTooLargeError)) throw error;
+    showError(
+      `Together these files make a zip of ${formatBytes(error.size)}; the page can zip up to 4 GB. Send them in several parts.`,
+    );
+    fileInput.focus();
+    return;
+  }
+  startProgress();
+  await sendEncrypted(job);
+}
+
+function startProgress(): void {
   show(form, false);
   progressBar.value = 0;
   progressText.textContent = '';
   reveal(progressPanel);
   cancelButton.focus();
+}
+
+/** Runs (or resumes) an encrypted upload; on an interruption it offers to go on from where it stopped. */
+async function sendEncrypted(job: EncryptedSend): Promise<void> {
+  const controller = new AbortController();
+  upload = controller;
+  interrupted = undefined;
+  hideError();
+  try {
+    const sent = await job.run(controller.signal);
+    show(progressPanel, false);
+    showResult({ ...sent, url: sent.link, size: sent.plainSize }, true);
+  } catch (error) {
+    if (job.resumable && !controller.signal.aborted) {
+      interrupted = job;
+      showError(`${errorMessage(error, limits ?? {})} The upload stopped; what arrived is kept.`, () => void sendEncrypted(job));
+      return;
+    }
+    job.abandon();
+    show(progressPanel, false);
+    show(form);
+    showError(errorMessage(error, limits ?? {}));
+    byId<HTMLButtonElement>('send').focus();
+  } finally {
+    upload = undefined;
+  }
+}
+
+/** Without Web Crypto (plain HTTP): the multipart upload, unencrypted. */
+async function sendPlain(files: File[], options: { ttl: string; downloads: number }): Promise<void> {
+  upload = new AbortController();
+  startProgress();
   try {
     const sent = await client.upload(files, {
-      ttl: ttlParameter(Number(ttlSelect.value)),
-      downloads,
+      ...options,
       signal: upload.signal,
       onProgress: ({ sent: done, total }) => showProgress(done, total),
     });
     show(progressPanel, false);
-    showResult(sent);
+    showResult(sent, false);
   } catch (error) {
     show(progressPanel, false);
     show(form);
@@ -176,13 +262,16 @@ function showProgress(sent: number, total: number | undefined): void {
   progressText.textContent = `${formatBytes(sent)} of ${formatBytes(total)} (${Math.floor((sent / total) * 100)} %)`;
 }
 
-function showResult(sent: Uploaded): void {
+function showResult(sent: Uploaded, encrypted: boolean): void {
   shareLink.value = sent.url;
   copyStatus.textContent = '';
   drawQrCode(byId<SVGSVGElement>('qr'), sent.url);
   const times = sent.downloadsLeft === 1 ? 'once' : `${sent.downloadsLeft} times`;
   byId('result-summary').textContent =
-    `${formatBytes(sent.size)}. It can be downloaded ${times} and expires ${formatExpiry(new Date(sent.expiresAt))}.`;
+    `${formatBytes(sent.size)}. It can be downloaded ${times} and expires ${formatExpiry(new Date(sent.expiresAt))}.` +
+    (encrypted
+      ? ' It is end-to-end encrypted: the key is the part of the link after #, which the server never sees, so share the whole link.'
+      : '');
   byId('delete-token').textContent = sent.deleteToken;
   byId('delete-command').textContent =
     `curl -X DELETE -H 'X-Delete-Token: ${sent.deleteToken}' ${location.origin}/files/${sent.code}`;
