@@ -1,12 +1,10 @@
 import './style.css';
-import { createOneTimeClient, type Uploaded } from '@one-time/client';
+import { createOneTimeClient, safeFileName, zipLength, type EncryptedUpload, type Uploaded } from '@one-time/client';
 import { encryptedSize } from '@one-time/e2e';
 import { byId, hideError as clearError, reveal, show, showError as showErrorIn } from './dom.ts';
 import { formatBytes, formatDuration, formatExpiry, ttlChoices, ttlParameter } from './format.ts';
 import { errorMessage } from './messages.ts';
 import { drawQrCode } from './qr-code.ts';
-import { EncryptedSend } from './encrypted-send.ts';
-import { ZipTooLargeError, uniqueNames, zipFrameLength } from './zip-stream.ts';
 
 type Limits = Awaited<ReturnType<ReturnType<typeof createOneTimeClient>['limits']>>;
 
@@ -33,10 +31,10 @@ const hideError = (): void => clearError(errorBox);
 let limits: Limits | undefined;
 let upload: AbortController | undefined;
 /** An encrypted upload that stopped on a network error, which "Try again" continues. */
-let interrupted: EncryptedSend | undefined;
+let interrupted: EncryptedUpload | undefined;
 
 /**
- * Files are encrypted in the page (see encrypted-send.ts), which needs Web Crypto: browsers offer it only on
+ * Files are encrypted in the page (`client.encryptedUpload`), which needs Web Crypto: browsers offer it only on
  * HTTPS or on this machine (localhost). Served over plain HTTP on a LAN, the page sends as before, unencrypted,
  * and says so.
  */
@@ -153,8 +151,9 @@ function checkFiles(): string | undefined {
 /** What the server will be asked to store: encrypted, the ciphertext of the file (or of the zip of several). */
 function uploadSize(files: readonly File[], total: number): number {
   if (!canEncrypt) return total;
-  const plain = files.length === 1 ? total : total + zipFrameLength(uniqueNames(files.map((file) => file.name)));
-  return encryptedSize(plain);
+  // The client zips several under the names it seals: the same names give the same length.
+  const entries = files.map((file) => ({ name: safeFileName(file.name, 'file'), size: file.size }));
+  return encryptedSize(files.length === 1 ? total : zipLength(entries));
 }
 
 function checkDownloads(): number | string {
@@ -181,17 +180,14 @@ async function send(): Promise<void> {
     await sendPlain(files, options);
     return;
   }
-  let job: EncryptedSend;
-  try {
-    job = new EncryptedSend(files, { ...options, onProgress: ({ sent: done, total }) => showProgress(done, total) });
-  } catch (error) {
-    if (!(error instanceof ZipTooLargeError)) throw error;
-    showError(
-      `Together these files make a zip of ${formatBytes(error.size)}; the page can zip up to 4 GB. Send them in several parts.`,
-    );
-    fileInput.focus();
-    return;
-  }
+  // Progress in plaintext bytes, so the numbers match the files' sizes (the client counts ciphertext).
+  const job: EncryptedUpload = await client.encryptedUpload(files, {
+    ...options,
+    zipName: `one-time-${files.length}-files.zip`, // as the server names a zip of several
+    // Nothing is sent yet: a refusal (a rate limit, no server) is said at once, and Upload tries again.
+    retryCreate: false,
+    onProgress: ({ sent: done, total }) => showProgress(total ? Math.floor((done / total) * job.plainSize) : 0, job.plainSize),
+  });
   startProgress();
   await sendEncrypted(job);
 }
@@ -205,7 +201,7 @@ function startProgress(): void {
 }
 
 /** Runs (or resumes) an encrypted upload; on an interruption it offers to go on from where it stopped. */
-async function sendEncrypted(job: EncryptedSend): Promise<void> {
+async function sendEncrypted(job: EncryptedUpload): Promise<void> {
   const controller = new AbortController();
   upload = controller;
   interrupted = undefined;
@@ -213,7 +209,7 @@ async function sendEncrypted(job: EncryptedSend): Promise<void> {
   try {
     const sent = await job.run(controller.signal);
     show(progressPanel, false);
-    showResult({ ...sent, url: sent.link, size: sent.plainSize }, true);
+    showResult({ ...sent, size: job.plainSize }, true);
   } catch (error) {
     if (job.resumable && !controller.signal.aborted) {
       interrupted = job;

@@ -2,7 +2,7 @@ import { TRPCClientError, createTRPCClient, httpLink } from '@trpc/client';
 import type { AppRouter } from '@one-time/api';
 import type { ErrorCode } from '@one-time/core';
 import { decrypting, openWithFragment } from './encrypted-download.ts';
-import { uploadEncryptedFile, type ChunkRetryOptions, type PlainFile } from './encrypted-upload.ts';
+import { EncryptedUpload, type ChunkRetryOptions, type PlainFile } from './encrypted-upload.ts';
 import { multipartBody, type Part } from './multipart.ts';
 import { resumingBody, type ResumeOptions } from './resuming-download.ts';
 import { OneTimeError, errorFromResponse } from './one-time-error.ts';
@@ -34,8 +34,13 @@ export interface UploadOptions {
   readonly signal?: AbortSignal;
 }
 
-/** Options of `uploadEncrypted`: those of `upload`, and how chunks are retried. */
-export interface EncryptedUploadOptions extends UploadOptions, ChunkRetryOptions {}
+/** Options of `uploadEncrypted`: those of `upload`, how chunks are retried, the name of a zip of several. */
+export interface EncryptedUploadOptions extends UploadOptions, ChunkRetryOptions {
+  /** The name several files arrive under (default `files.zip`). */
+  readonly zipName?: string;
+  /** Retry creating the upload like a chunk (default); false fails at once, for a person who can click again. */
+  readonly retryCreate?: boolean;
+}
 
 /** The name under which several files sent end-to-end encrypted arrive (zipped by the sender). */
 export const E2E_ZIP_NAME = 'files.zip';
@@ -136,6 +141,21 @@ export function createOneTimeClient(options: ClientOptions) {
     };
   };
 
+  /**
+   * `uploadEncrypted` as a handle, for a caller that offers to go on after the retries ran out (a page's
+   * "Try again"): `run(signal)` sends, and may be called again while `resumable` after it failed; `abandon()`
+   * gives up. Nothing is sent before the first `run()`.
+   */
+  const encryptedUpload = async (input: UploadInput, uploadOptions: EncryptedUploadOptions = {}): Promise<EncryptedUpload> => {
+    const file = await plainFileOf(Array.isArray(input) ? input : [input], uploadOptions.zipName ?? E2E_ZIP_NAME);
+    // Browsers: Blob chunks, through XMLHttpRequest (progress within a chunk) unless a custom fetch is given.
+    const xhr = typeof XMLHttpRequest === 'function' && doFetch === defaultFetch;
+    return new EncryptedUpload(baseUrl, doFetch, file, {
+      ...uploadOptions,
+      chunkBodies: streaming ? 'stream' : xhr ? 'xhr' : 'blob',
+    });
+  };
+
   return {
     async upload(input: UploadInput, uploadOptions: UploadOptions = {}): Promise<Uploaded> {
       const parts = await Promise.all((Array.isArray(input) ? input : [input]).map(toPart));
@@ -180,27 +200,23 @@ export function createOneTimeClient(options: ClientOptions) {
 
     /**
      * Encrypts in this process, end to end, and uploads in chunks: the server never sees the content, the
-     * name or the key. One file, or several zipped as they stream (`files.zip`). Memory: one chunk of the
-     * server's size (8 MiB) whatever the file's size. A chunk that fails is sent again (`retries`), after a
-     * lost connection from what the server says it holds. The `url` answered is the link to share, with the
-     * key in its fragment (`#…`): the only copy of the key. `downloadUrl` serves the ciphertext.
+     * name or the key. One file, or several zipped as they stream (`files.zip`). Memory: two chunks of the
+     * server's size (8 MiB) whatever the file's size: the one being sent and the next, encrypted meanwhile. A
+     * chunk that fails is sent again (`retries`), after a lost connection from what the server says it holds.
+     * The `url` answered is the link to share, with the key in its fragment (`#…`): the only copy of the key.
+     * `downloadUrl` serves the ciphertext.
      */
     async uploadEncrypted(input: UploadInput, uploadOptions: EncryptedUploadOptions = {}): Promise<Uploaded> {
-      const file = await plainFileOf(Array.isArray(input) ? input : [input]);
-      const { completed, fragment } = await uploadEncryptedFile(baseUrl, doFetch, file, {
-        ...uploadOptions,
-        streamChunks: streaming,
-      });
-      return {
-        code: completed.code,
-        url: `${completed.url}#${fragment}`,
-        downloadUrl: completed.downloadUrl,
-        expiresAt: completed.expiresAt,
-        size: completed.size,
-        downloadsLeft: completed.downloadsLeft,
-        deleteToken: completed.deleteToken,
-      };
+      const upload = await encryptedUpload(input, uploadOptions);
+      try {
+        return await upload.run();
+      } catch (error) {
+        upload.abandon(error);
+        throw error;
+      }
     },
+
+    encryptedUpload,
 
     /**
      * Uses up one download. Accepts the code or a link to it. A connection that breaks is taken up again
@@ -404,7 +420,7 @@ async function encryptionSource(input: UploadSource | NamedSource): Promise<ZipS
 }
 
 /** What gets encrypted: the one file, or the zip of several, with the metadata to seal. */
-async function plainFileOf(inputs: ReadonlyArray<UploadSource | NamedSource>): Promise<PlainFile> {
+async function plainFileOf(inputs: ReadonlyArray<UploadSource | NamedSource>, zipName: string): Promise<PlainFile> {
   if (inputs.length === 0) throw new OneTimeError('NO_FILE', 'Nothing to send.');
   const sources = await Promise.all(inputs.map(encryptionSource));
   const [only] = sources;
@@ -414,7 +430,7 @@ async function plainFileOf(inputs: ReadonlyArray<UploadSource | NamedSource>): P
     return { name: safeFileName(only.name, 'file'), type: only.type, size: only.size, stream: stream.pipeThrough(sized(only)) };
   }
   const zip = zipWriter(sources.map((source) => ({ ...source, name: safeFileName(source.name, 'file') })));
-  return { name: E2E_ZIP_NAME, type: 'application/zip', size: zip.size, stream: zip.stream };
+  return { name: zipName, type: 'application/zip', size: zip.size, stream: zip.stream };
 }
 
 /** Passes the bytes on, failing if there are more or fewer than announced (a file that changed while read). */

@@ -1,6 +1,9 @@
 import { encryptStream, encryptedSize, generateKey, keyToFragment, sealMetadata } from '@one-time/e2e';
+import { chunkReader, sizeOf, slices, type ChunkBytes, type ChunkReader } from './chunk-reader.ts';
 import { OneTimeError, errorFromResponse } from './one-time-error.ts';
+import { abortReason, retryable, withRetries, type RetryPolicy } from './retries.ts';
 import { safeFileName } from './safe-file-name.ts';
+import { xhrUpload } from './xhr-upload.ts';
 
 /** A file (or the zip of several) ready to be encrypted: its plaintext, and what the sealed metadata says. */
 export interface PlainFile {
@@ -23,13 +26,20 @@ export interface ChunkRetryOptions {
 export interface EncryptedUploadSettings extends ChunkRetryOptions {
   readonly ttl?: string;
   readonly downloads?: number;
+  /** Ciphertext bytes the server holds (confirmed chunks, and what went of the one in flight where that is known). */
   readonly onProgress?: (progress: { readonly sent: number; readonly total: number | undefined }) => void;
   readonly signal?: AbortSignal;
   /**
-   * Send each chunk as a stream of views into the chunk buffer (Node), instead of a byte array that `fetch`
-   * copies (what browsers need: they stream request bodies only over HTTP/2). Saves a chunk-sized copy per request.
+   * How chunks travel. `stream` (Node): a stream of views into one of two reused buffers, no copy. `blob`
+   * (browsers, which stream request bodies only over HTTP/2): a Blob through `fetch`. `xhr`: a Blob through
+   * XMLHttpRequest, for progress within a chunk and a stall watchdog (browsers, with their own `fetch`).
    */
-  readonly streamChunks?: boolean;
+  readonly chunkBodies?: 'stream' | 'blob' | 'xhr';
+  /**
+   * Whether creating the upload is retried like a chunk (default). A page with a person watching fails at once
+   * instead: nothing has been sent yet, and its message says what to do (a rate limit: when to try again).
+   */
+  readonly retryCreate?: boolean;
 }
 
 /** `POST /uploads` (docs/chunked-uploads.md). */
@@ -54,172 +64,278 @@ export interface Completed {
 }
 
 interface Status {
-  readonly size: number;
-  readonly chunkSize: number;
   readonly stored: readonly number[];
 }
 
 type Fetch = (url: string, init: RequestInit) => Promise<Response>;
 
-/**
- * Answers worth another try: a lost connection, a server or store that is briefly away, a rate limit, a chunk
- * still being written by a request the client gave up on, a chunk the server got only part of.
- */
-const RETRYABLE: ReadonlySet<string> = new Set([
-  'NETWORK',
-  'INTERNAL',
-  'STORAGE_UNAVAILABLE',
-  'DATABASE_UNAVAILABLE',
-  'RATE_LIMITED',
-  'UPLOAD_TIMEOUT',
-  'CHUNK_BUSY',
-  'UPLOAD_INCOMPLETE',
-]);
-
-function retryable(error: unknown): error is OneTimeError {
-  return error instanceof OneTimeError && (RETRYABLE.has(error.code) || (error.status ?? 0) >= 502);
-}
+/** A chunk whose upload (through XMLHttpRequest) makes no progress for this long is sent again. */
+const STALL_MS = 60_000;
 
 /**
- * Encrypts `file` with a fresh key as it streams and uploads the ciphertext in the server's chunks, one chunk
- * in memory at a time: the chunk being sent is kept until the server has acknowledged it, so a failed or cut
- * request is sent again (after asking the server which chunks it holds, when the connection was lost).
- * Returns the server's answer and the key as a link fragment (without `#`).
+ * One end-to-end encrypted upload: a fresh key, the metadata sealed with it, the file encrypted as it streams
+ * and sent in the server's chunks. The chunk being sent is kept until the server has acknowledged it, so a
+ * failed or cut request is sent again (after asking the server which chunks it holds, when the connection was
+ * lost); the next chunk is read and encrypted meanwhile, so at most two chunks are in memory.
+ *
+ * `run()` may be called again after it failed while `resumable` (the retries ran out on a network or server
+ * error): same key, same upload, from the chunk the server does not have. The plaintext stream cannot be
+ * rewound, so this works within the life of this object only.
  */
-export async function uploadEncryptedFile(
-  baseUrl: string,
-  doFetch: Fetch,
-  file: PlainFile,
-  settings: EncryptedUploadSettings,
-): Promise<{ readonly completed: Completed; readonly fragment: string }> {
-  const retries = settings.retries ?? 5;
-  const delayMs = settings.retryDelayMs ?? 500;
-  const { signal } = settings;
-  const key = generateKey();
-  const total = encryptedSize(file.size);
-  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+export class EncryptedUpload {
+  /** Ciphertext bytes, announced to the server up front. */
+  readonly size: number;
+  private readonly key = generateKey();
+  private created: Created | undefined;
+  private reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  private chunks: ChunkReader | undefined;
+  /** The chunk being sent (kept until confirmed) and the one read meanwhile. */
+  private current: { readonly index: number; readonly bytes: ChunkBytes } | undefined;
+  private upcoming: Promise<ChunkBytes> | undefined;
+  private index = 0;
+  private confirmed = 0;
+  private completeTried = false;
+  private result: Completed | undefined;
+  /** Set once a failure cannot be taken up again: the stream broke, the server refused, or the caller gave up. */
+  private broken = false;
 
-  /** One call, errors as OneTimeError (NETWORK when there was no answer). */
-  const call = async (url: string, init: RequestInit): Promise<Response> => {
-    let response: Response;
+  private readonly baseUrl: string;
+  private readonly doFetch: Fetch;
+  private readonly file: PlainFile;
+  private readonly settings: EncryptedUploadSettings;
+
+  constructor(baseUrl: string, doFetch: Fetch, file: PlainFile, settings: EncryptedUploadSettings = {}) {
+    this.baseUrl = baseUrl;
+    this.doFetch = doFetch;
+    this.file = file;
+    this.settings = settings;
+    this.size = encryptedSize(file.size);
+  }
+
+  /** Plaintext bytes (the file, or the zip of several). */
+  get plainSize(): number {
+    return this.file.size;
+  }
+
+  /**
+   * Whether a failed `run()` may be called again to go on where it stopped: the upload exists on the server
+   * and the failure was the network's or the server's, not the file's or the caller's.
+   */
+  get resumable(): boolean {
+    return this.created !== undefined && !this.broken && this.result === undefined;
+  }
+
+  /**
+   * Sends what is left and completes the upload. Resolves with the server's answer, its `url` carrying the key
+   * in its fragment (`#…`): the only copy of the key.
+   */
+  async run(signal: AbortSignal | undefined = this.settings.signal): Promise<Completed> {
+    if (this.result) return this.result;
+    if (this.broken) throw new OneTimeError('INTERNAL', 'This upload failed for good; start a new one.');
+    const policy: RetryPolicy = { retries: this.settings.retries ?? 5, delayMs: this.settings.retryDelayMs ?? 500, signal };
     try {
-      response = await doFetch(url, { ...init, ...(signal ? { signal } : {}) });
-    } catch (error) {
-      if (signal?.aborted) throw signal.reason;
-      throw new OneTimeError('NETWORK', `Cannot reach ${baseUrl}: ${error instanceof Error ? error.message : String(error)}`, {
-        cause: error,
-      });
-    }
-    if (!response.ok) throw await errorFromResponse(response);
-    return response;
-  };
-  const json = async <T>(url: string, init: RequestInit): Promise<T> => (await (await call(url, init)).json()) as T;
-
-  /** Tries `attempt` until it succeeds, fails for good, or the retries are used up. */
-  const withRetries = async <T>(
-    attempt: () => Promise<T>,
-    onRetry?: (attempt: number, error: OneTimeError) => Promise<void> | void,
-  ) => {
-    for (let tries = 0; ; tries++) {
-      try {
-        return await attempt();
-      } catch (error) {
-        if (signal?.aborted) throw signal.reason;
-        if (!retryable(error) || tries >= retries) throw error;
-        const wait = error.retryAfterSeconds === undefined ? delayMs * 2 ** tries : error.retryAfterSeconds * 1000;
-        await sleep(wait, signal);
-        await onRetry?.(tries + 1, error);
+      if (signal?.aborted) throw abortReason(signal);
+      const created = (this.created ??= await this.create(policy));
+      await this.skipStoredChunk(created, signal);
+      while (this.index < created.chunks) {
+        const index = this.index;
+        this.current ??= { index, bytes: await this.take(created, index) };
+        // Read (and encrypt) the next chunk while this one travels.
+        if (this.upcoming === undefined && index + 1 < created.chunks) {
+          this.upcoming = this.readChunk(created, index + 1);
+          this.upcoming.catch(() => undefined); // awaited when its turn comes; a failure is handled there
+        }
+        await this.sendWithRetries(created, this.current.index, this.current.bytes, policy);
+        this.confirmed += sizeOf(this.current.bytes);
+        this.current = undefined;
+        this.index += 1;
+        this.report(0);
       }
+      await this.chunkReader(created)
+        .end()
+        .catch((error: unknown) => {
+          this.abandon(error);
+          throw error;
+        });
+      const { code, url, downloadUrl, expiresAt, size, downloadsLeft, deleteToken } = await this.complete(created, policy);
+      // The fields `Uploaded` promises, nothing more the server may add.
+      const link = `${url}#${keyToFragment(this.key)}`;
+      this.result = { code, url: link, downloadUrl, expiresAt, size, downloadsLeft, deleteToken };
+      return this.result;
+    } catch (error) {
+      if (signal?.aborted || !retryable(error)) this.abandon(error);
+      throw error;
     }
-  };
+  }
 
-  try {
-    const meta = await sealMetadata(key, sealableMetadata(file));
-    const created = await withRetries(() =>
-      json<Created>(`${baseUrl}/uploads`, {
+  /** Gives up: the plaintext stream is released; the server removes the unfinished upload when it expires. */
+  abandon(reason?: unknown): void {
+    if (this.broken) return;
+    this.broken = true;
+    void (this.reader ?? this.file.stream).cancel(reason).catch(() => {});
+  }
+
+  /** `POST /uploads` with the ciphertext's exact size and the sealed metadata. */
+  private async create(policy: RetryPolicy): Promise<Created> {
+    const meta = await sealMetadata(this.key, sealableMetadata(this.file));
+    const { ttl, downloads } = this.settings;
+    const created = await withRetries(this.settings.retryCreate === false ? { ...policy, retries: 0 } : policy, () =>
+      this.json<Created>(`${this.baseUrl}/uploads`, policy.signal, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json' },
         body: JSON.stringify({
-          size: total,
+          size: this.size,
           meta,
-          ...(settings.ttl === undefined ? {} : { ttl: settings.ttl }),
-          ...(settings.downloads === undefined ? {} : { downloads: settings.downloads }),
+          ...(ttl === undefined ? {} : { ttl }),
+          ...(downloads === undefined ? {} : { downloads }),
         }),
       }),
     );
-    const uploadUrl = `${baseUrl}/uploads/${encodeURIComponent(created.code)}`;
-    const authorization = `Bearer ${created.deleteToken}`;
-    if (!(created.chunkSize > 0) || created.chunks !== Math.ceil(total / created.chunkSize)) {
-      throw new OneTimeError('INTERNAL', 'The server planned chunks that do not fit the upload.');
+    if (!(created.chunkSize > 0) || created.chunks !== Math.ceil(this.size / created.chunkSize)) {
+      const error = new OneTimeError('INTERNAL', 'The server planned chunks that do not fit the upload.');
+      this.abandon(error);
+      throw error;
     }
+    this.report(0);
+    return created;
+  }
 
-    reader = file.stream.pipeThrough(encryptStream(key)).getReader();
-    const chunks = chunkReader(reader, new Uint8Array(Math.min(created.chunkSize, total)));
-    let sent = 0;
-    settings.onProgress?.({ sent, total });
-    for (let index = 0; index < created.chunks; index++) {
-      const bytes = await chunks.next(Math.min(created.chunkSize, total - index * created.chunkSize));
-      const headers = { authorization, 'content-type': 'application/octet-stream', accept: 'application/json' };
-      // A fresh body for every try. `duplex` is required for a streamed body but not yet in the DOM typings.
-      const init = (): RequestInit & { duplex?: 'half' } =>
-        settings.streamChunks
-          ? {
-              method: 'PUT',
-              headers: { ...headers, 'content-length': String(bytes.length) },
-              body: slices(bytes),
-              duplex: 'half',
-            }
-          : { method: 'PUT', headers, body: bytes as Uint8Array<ArrayBuffer> };
-      const put = () => call(`${uploadUrl}/${index}`, init()).then(async (response) => void (await response.body?.cancel()));
-      let arrived = false;
-      await withRetries(
-        async () => {
-          if (!arrived) await put();
-        },
-        async (attempt, error) => {
-          settings.onRetry?.({ chunk: index, attempt, error });
-          if (error.code !== 'NETWORK') return;
-          // The connection went down: the answer may be what was lost. Ask what the server holds.
-          const status = await json<Status>(uploadUrl, { headers: { authorization, accept: 'application/json' } }).catch(
-            (statusError: unknown) => {
-              // Not back yet: the next try of the chunk tells (sending it again is harmless).
-              if (retryable(statusError)) return undefined;
-              throw statusError;
-            },
-          );
-          if (status === undefined) return;
-          const missing = Array.from({ length: index }, (_, earlier) => earlier).filter((n) => !status.stored.includes(n));
-          if (missing.length > 0) {
-            throw new OneTimeError('INTERNAL', `The server lost ${missing.length} chunk(s) it had acknowledged.`);
-          }
-          arrived = status.stored.includes(index);
-        },
-      );
-      sent += bytes.length;
-      settings.onProgress?.({ sent, total });
+  /** The ciphertext, cut into chunks; encryption runs as chunks are read, never ahead of the upload. */
+  private chunkReader(created: Created): ChunkReader {
+    if (!this.chunks) {
+      this.reader = this.file.stream.pipeThrough(encryptStream(this.key)).getReader();
+      const blobs = this.settings.chunkBodies !== 'stream';
+      this.chunks = chunkReader(this.reader, { chunkSize: created.chunkSize, total: this.size, blobs });
     }
-    await chunks.end();
+    return this.chunks;
+  }
 
-    let retried = false;
-    const completed = await withRetries(async () => {
+  /** A stream that fails cannot be read again: such a failure ends the upload for good. */
+  private async readChunk(created: Created, index: number): Promise<ChunkBytes> {
+    try {
+      return await this.chunkReader(created).read(index);
+    } catch (error) {
+      this.abandon(error);
+      throw error;
+    }
+  }
+
+  private async take(created: Created, index: number): Promise<ChunkBytes> {
+    const upcoming = this.upcoming;
+    this.upcoming = undefined;
+    return upcoming ?? this.readChunk(created, index);
+  }
+
+  /** Taken up again after a failure: the chunk in hand may have arrived, only its answer lost. */
+  private async skipStoredChunk(created: Created, signal: AbortSignal | undefined): Promise<void> {
+    const current = this.current;
+    if (!current) return;
+    if ((await this.status(created, signal)).stored.includes(current.index)) {
+      this.confirmed += sizeOf(current.bytes);
+      this.current = undefined;
+      this.index += 1;
+      this.report(0);
+    }
+  }
+
+  private async sendWithRetries(created: Created, index: number, bytes: ChunkBytes, policy: RetryPolicy): Promise<void> {
+    let arrived = false;
+    await withRetries(
+      policy,
+      async () => {
+        if (!arrived) await this.put(created, index, bytes, policy.signal);
+      },
+      async (attempt, error) => {
+        this.settings.onRetry?.({ chunk: index, attempt, error });
+        if (error.code !== 'NETWORK') return;
+        // The connection went down: the answer may be what was lost. Ask what the server holds.
+        const status = await this.status(created, policy.signal).catch((statusError: unknown) => {
+          // Not back yet: the next try of the chunk tells (sending it again is harmless).
+          if (retryable(statusError)) return undefined;
+          throw statusError;
+        });
+        if (status === undefined) return;
+        if (Array.from({ length: index }, (_, earlier) => earlier).some((n) => !status.stored.includes(n))) {
+          const lost = new OneTimeError('INTERNAL', 'The server lost chunks it had acknowledged.');
+          this.abandon(lost);
+          throw lost;
+        }
+        arrived = status.stored.includes(index);
+      },
+    );
+  }
+
+  /** One `PUT` of a chunk, with a fresh body for every try. */
+  private async put(created: Created, index: number, bytes: ChunkBytes, signal: AbortSignal | undefined): Promise<void> {
+    const url = `${this.uploadUrl(created)}/${index}`;
+    const headers = { authorization: `Bearer ${created.deleteToken}`, 'content-type': 'application/octet-stream' };
+    if (bytes instanceof Blob && this.settings.chunkBodies === 'xhr') {
+      const onProgress = (loaded: number) => this.report(Math.min(loaded, bytes.size));
+      const response = await xhrUpload(url, bytes, { method: 'PUT', headers, onProgress, signal, stallMs: STALL_MS });
+      if (!response.ok) throw await errorFromResponse(response);
+      return;
+    }
+    // `duplex` is required for a streamed body but not yet in the DOM typings.
+    const init: RequestInit & { duplex?: 'half' } =
+      bytes instanceof Blob
+        ? { method: 'PUT', headers: { ...headers, accept: 'application/json' }, body: bytes }
+        : {
+            method: 'PUT',
+            headers: { ...headers, accept: 'application/json', 'content-length': String(bytes.length) },
+            body: slices(bytes),
+            duplex: 'half',
+          };
+    const response = await this.call(url, signal, init);
+    await response.body?.cancel();
+  }
+
+  private status(created: Created, signal: AbortSignal | undefined): Promise<Status> {
+    const headers = { authorization: `Bearer ${created.deleteToken}`, accept: 'application/json' };
+    return this.json<Status>(this.uploadUrl(created), signal, { headers, cache: 'no-store' });
+  }
+
+  private async complete(created: Created, policy: RetryPolicy): Promise<Completed> {
+    return withRetries(policy, async () => {
       try {
-        return await json<Completed>(`${uploadUrl}/complete`, {
+        return await this.json<Completed>(`${this.uploadUrl(created)}/complete`, policy.signal, {
           method: 'POST',
-          headers: { authorization, accept: 'application/json' },
+          headers: { authorization: `Bearer ${created.deleteToken}`, accept: 'application/json' },
         });
       } catch (error) {
         // Completing twice is refused (the upload is no longer in progress): after a lost answer, ask for the file.
-        if (retried && error instanceof OneTimeError && error.code === 'NOT_FOUND') {
-          return completedFromInfo(baseUrl, created, doFetch, error);
+        if (this.completeTried && error instanceof OneTimeError && error.code === 'NOT_FOUND') {
+          return completedFromInfo(this.baseUrl, created, this.doFetch, error);
         }
-        retried = true;
+        this.completeTried = true;
         throw error;
       }
     });
-    return { completed, fragment: keyToFragment(key) };
-  } catch (error) {
-    await (reader ?? file.stream).cancel(error).catch(() => {});
-    throw error;
+  }
+
+  private uploadUrl(created: Created): string {
+    return `${this.baseUrl}/uploads/${encodeURIComponent(created.code)}`;
+  }
+
+  /** One call, errors as OneTimeError (NETWORK when there was no answer). */
+  private async call(url: string, signal: AbortSignal | undefined, init: RequestInit): Promise<Response> {
+    let response: Response;
+    try {
+      response = await this.doFetch(url, { ...init, ...(signal ? { signal } : {}) });
+    } catch (error) {
+      if (signal?.aborted) throw abortReason(signal);
+      const message = error instanceof Error ? error.message : String(error);
+      throw new OneTimeError('NETWORK', `Cannot reach ${this.baseUrl}: ${message}`, { cause: error });
+    }
+    if (!response.ok) throw await errorFromResponse(response);
+    return response;
+  }
+
+  private async json<T>(url: string, signal: AbortSignal | undefined, init: RequestInit): Promise<T> {
+    return (await (await this.call(url, signal, init)).json()) as T;
+  }
+
+  private report(inFlight: number): void {
+    this.settings.onProgress?.({ sent: Math.min(this.confirmed + inFlight, this.size), total: this.size });
   }
 }
 
@@ -243,80 +359,6 @@ async function completedFromInfo(baseUrl: string, created: Created, doFetch: Fet
     downloadsLeft: data.downloadsLeft,
     deleteToken: created.deleteToken,
   };
-}
-
-/**
- * Cuts a byte stream into chunks of the lengths asked for, in one reused buffer: the chunk handed out stays
- * valid until the next call.
- */
-function chunkReader(reader: ReadableStreamDefaultReader<Uint8Array>, buffer: Uint8Array) {
-  let rest: Uint8Array | undefined;
-  return {
-    async next(length: number): Promise<Uint8Array> {
-      let filled = 0;
-      while (filled < length) {
-        let piece = rest;
-        rest = undefined;
-        if (piece === undefined) {
-          const read = await reader.read();
-          if (read.done) throw new OneTimeError('INTERNAL', 'The encrypted file ended before its announced size.');
-          piece = read.value;
-        }
-        const take = Math.min(piece.length, length - filled);
-        buffer.set(piece.subarray(0, take), filled);
-        filled += take;
-        if (take < piece.length) rest = piece.subarray(take);
-      }
-      return buffer.subarray(0, length);
-    },
-    /** The stream must be over exactly where the last chunk ended. */
-    async end(): Promise<void> {
-      if (rest !== undefined && rest.length > 0)
-        throw new OneTimeError('INTERNAL', 'The encrypted file is longer than announced.');
-      for (;;) {
-        const read = await reader.read();
-        if (read.done) return;
-        if (read.value.length > 0) throw new OneTimeError('INTERNAL', 'The encrypted file is longer than announced.');
-      }
-    },
-  };
-}
-
-/** The bytes as a stream of 256 KiB views (no copies): the request reads them as the socket takes them. */
-function slices(bytes: Uint8Array): ReadableStream<Uint8Array> {
-  let offset = 0;
-  return new ReadableStream<Uint8Array>(
-    {
-      pull(controller) {
-        if (offset >= bytes.length) {
-          controller.close();
-          return;
-        }
-        const end = Math.min(offset + 256 * 1024, bytes.length);
-        controller.enqueue(bytes.subarray(offset, end));
-        offset = end;
-      },
-    },
-    { highWaterMark: 0 },
-  );
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason as Error);
-      return;
-    }
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason as Error);
-      },
-      { once: true },
-    );
-  });
 }
 
 /**

@@ -206,6 +206,63 @@ describe('uploadEncrypted', () => {
     expect(calls).toEqual(['POST /uploads']);
   });
 
+  it('runs again after the retries ran out, as a browser would: Blob chunks, nothing stored sent twice', async () => {
+    const fake = fakeServer();
+    const bodies: string[] = [];
+    const recording: typeof fetch = (input, init) => {
+      if (init?.method === 'PUT') bodies.push(init.body instanceof Blob ? 'blob' : typeof init.body);
+      return fake.fetch(input, init);
+    };
+    // No streamed request bodies (a browser over HTTP/1.1): chunks go as Blobs.
+    const client = createOneTimeClient({ baseUrl: BASE, fetch: recording, streamingUploads: false });
+    // Chunk 2 fails three times (the first try and both retries); the last of them reached the server, only its
+    // answer was lost.
+    fake.faults.push(
+      { match: /^PUT \/uploads\/CODE\/2$/, fault: 'drop-request' },
+      { match: /^PUT \/uploads\/CODE\/2$/, fault: 'drop-request' },
+      { match: /^PUT \/uploads\/CODE\/2$/, fault: 'drop-answer' },
+    );
+    const data = randomBytes(4 * CHUNK + 5);
+    const progress: number[] = [];
+    const upload = await client.encryptedUpload(
+      { source: data, name: 'x.bin' },
+      { ...fast, retries: 2, onProgress: ({ sent: done }) => progress.push(done) },
+    );
+    expect(upload.plainSize).toBe(data.length);
+    await expect(upload.run()).rejects.toMatchObject({ code: 'NETWORK' });
+    expect(upload.resumable).toBe(true);
+    // The next run asks what arrived: chunk 2 did, it is not sent again.
+    const sent = await upload.run();
+    expect(upload.resumable).toBe(false);
+    expect(await upload.run()).toBe(sent);
+    const puts = fake.calls.filter((call) => call.startsWith('PUT')).map((call) => call.split('/').pop());
+    expect(puts).toEqual(['0', '1', '2', '2', '2', '3', '4']);
+    expect(new Set(bodies)).toEqual(new Set(['blob']));
+    expect(progress.at(-1)).toBe(upload.size);
+    expect((await plaintextOf(fake, sent.url)).bytes.equals(data)).toBe(true);
+  });
+
+  it('fails at once when creating the upload fails, if told not to retry that', async () => {
+    const fake = fakeServer();
+    const client = createOneTimeClient({ baseUrl: BASE, fetch: fake.fetch });
+    fake.faults.push({ match: /^POST \/uploads$/, fault: 503 });
+    const upload = await client.encryptedUpload(randomBytes(10), { ...fast, retryCreate: false });
+    await expect(upload.run()).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
+    expect(upload.resumable).toBe(false); // nothing exists on the server to go on with
+    expect(fake.calls).toEqual(['POST /uploads']);
+  });
+
+  it('cannot be taken up again once aborted', async () => {
+    const fake = fakeServer();
+    const client = createOneTimeClient({ baseUrl: BASE, fetch: fake.fetch });
+    const upload = await client.encryptedUpload(randomBytes(3 * CHUNK));
+    const controller = new AbortController();
+    controller.abort(new Error('stop'));
+    await expect(upload.run(controller.signal)).rejects.toThrow('stop');
+    expect(upload.resumable).toBe(false);
+    await expect(upload.run()).rejects.toBeInstanceOf(OneTimeError);
+  });
+
   it('needs the size of a stream, and takes a Blob with its type', async () => {
     const fake = fakeServer();
     const client = createOneTimeClient({ baseUrl: BASE, fetch: fake.fetch });
