@@ -1,3 +1,4 @@
+import type { Uploaded } from './client.ts';
 import { encryptStream, encryptedSize, generateKey, keyToFragment, sealMetadata } from '@one-time/e2e';
 import { chunkReader, sizeOf, slices, type ChunkBytes, type ChunkReader } from './chunk-reader.ts';
 import { OneTimeError, errorFromResponse } from './one-time-error.ts';
@@ -52,16 +53,8 @@ interface Created {
   readonly deleteToken: string;
 }
 
-/** `POST /uploads/<code>/complete`: the body of any upload. */
-export interface Completed {
-  readonly code: string;
-  readonly url: string;
-  readonly downloadUrl: string;
-  readonly expiresAt: string;
-  readonly size: number;
-  readonly downloadsLeft: number;
-  readonly deleteToken: string;
-}
+/** `POST /uploads/<code>/complete` answers what any upload answers. */
+export type Completed = Uploaded;
 
 interface Status {
   readonly stored: readonly number[];
