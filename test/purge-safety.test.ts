@@ -82,7 +82,8 @@ describe('purge safety', () => {
     expect(await stack.record(id)).toMatchObject({ state: 'purging' }); // the blob is still there: so is the record
     expect(await new PurgeService({ files, blobs: real }).purge(id)).toBe('purged'); // what the job runs
     expect(await stack.tracesOf(id)).toBe(0);
-    await purges.forgetFile(id);
+    await purges.forgetFile(id); // what the purge does once it is done: the job goes with the file
+    expect(await purges.queue.getJob(purgeJobId(id, 'downloaded'))).toBeUndefined();
   });
 
   it('never purges a file with downloads left that has not expired', async () => {

@@ -58,12 +58,20 @@ describe(`${RUNS} runs of ${FILES_PER_RUN} one-download files × ${GETS_PER_FILE
       );
       for (const { answer } of files) expect(await answersFor(answer)).toEqual({ head: 404, get: 404, info: 404 });
       const ids = files.map(({ answer }) => fileIdForCode(answer.code));
+      // Every trace: the record, its blobs, and (MongoDB) the claim tickets, purge marker and write lock that a
+      // purge deletes after the record.
       const forgotten = await eventually(async () => {
-        const [records, blobs] = await Promise.all([stack.recordIds(), stack.blobNames()]);
-        return ids.every((id) => !records.includes(id) && !blobs.some((name) => name.startsWith(`${id}/`)));
+        const [records, blobs, traces] = await Promise.all([
+          stack.recordIds(),
+          stack.blobNames(),
+          Promise.all(ids.map((id) => stack.tracesOf(id))),
+        ]);
+        return (
+          traces.every((n) => n === 0) &&
+          ids.every((id) => !records.includes(id) && !blobs.some((name) => name.startsWith(`${id}/`)))
+        );
       }, 5_000);
       expect(forgotten, `run ${run}: a used file is still stored`).toBe(true);
-      for (const id of ids) expect(await stack.tracesOf(id)).toBe(0);
       // The queue forgets them too: no job (not even a delayed expiry) keeps a purged file's id.
       const queued = await redisDump(stack.config.redis.url, stack.config.redis.queuePrefix);
       for (const id of ids) expect(queued.includes(id), `run ${run}: ${id} still in Redis`).toBe(false);

@@ -3,7 +3,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fileIdForCode } from '@one-time/core';
-import { PURGE_QUEUE, purgeJobId } from '@one-time/queue';
+import { PURGE_QUEUE, expiryJobId, expirySlotEnd } from '@one-time/queue';
 import { generatedFile, sha256, uploadJson } from '../support/http.ts';
 import { eventually, sameDeployment, startStack, type Stack } from '../support/stack.ts';
 import { restartableAzurite, startApp } from './restartable.ts';
@@ -28,7 +28,7 @@ describe('the worker killed with SIGKILL in the middle of a purge', () => {
       azurite.resume();
       await s.stop();
     });
-    // Its expiry job fires in 6 s; by then the worker runs and storage hangs, so the purge stops half way.
+    // Its expiry slot's job fires in 6 s; by then the worker runs and storage hangs, so the purge stops half way.
     const answer = await uploadJson(s.url, [{ field: 'file', filename: 'purge-me.bin', content: generatedFile(MiB).stream() }], {
       ttl: '6s',
     });
@@ -51,8 +51,8 @@ describe('the worker killed with SIGKILL in the middle of a purge', () => {
     const connection = new Redis(s.config.redis.url);
     const queue = new Queue(PURGE_QUEUE, { connection, prefix: s.config.redis.queuePrefix });
     try {
-      // Completed purge jobs are removed; a failed or stuck one would still be there.
-      expect(await queue.getJob(purgeJobId(fileId, 'expired'))).toBeUndefined();
+      // Completed jobs are removed; a failed or stuck expiry job would still be there.
+      expect(await queue.getJob(expiryJobId(expirySlotEnd(new Date(answer.expiresAt))))).toBeUndefined();
     } finally {
       await queue.close();
       connection.disconnect();

@@ -56,7 +56,7 @@ describe('the worker dashboard, read-only', () => {
         headers: basic(USER, PASSWORD),
       });
       answer = (await response.json()) as QueuesAnswer;
-      return answer.queues[0]?.jobs.some((job) => job.name === 'purge-file') ?? false;
+      return answer.queues[0]?.jobs.some((job) => job.name === 'expire-due') ?? false;
     });
     expect(seen).toBe(true);
     expect(answer!.queues.map((queue) => queue.name)).toEqual(['purge']);

@@ -1,9 +1,10 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker, type Job } from 'bullmq';
-import { type Config, type DestinationStream, type Logger, createLogger } from '@one-time/core';
+import { CoalescedRun, type Config, type DestinationStream, type Logger, createLogger } from '@one-time/core';
 import { WorkerMetrics, drainServer } from '@one-time/ops';
 import { PURGE_QUEUE, createRedis, isJobName, parseJob } from '@one-time/queue';
 import { connectInfrastructure, type Infrastructure } from '@one-time/infra';
-import { PurgeService, Sweeper } from '@one-time/service';
+import { PurgeService, Sweeper, type SweepReport } from '@one-time/service';
 import { startOpsServer, type OpsServer } from './ops-server.ts';
 
 export interface RunningWorker {
@@ -54,8 +55,16 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
     throw error;
   }
 
+  // Expiry slots and the periodic sweep all come down to one sweep: jobs that arrive while one runs share the
+  // next, so overlapping slots never purge the same files twice over.
+  const sweeps = new CoalescedRun(async () => {
+    const report = await sweeper.sweep();
+    metrics.swept(report);
+    if (report.due > 0) log.info(report, 'sweep');
+    return report;
+  });
   const connection = createRedis(config.redis.url, 'worker');
-  const worker = new Worker(PURGE_QUEUE, (job) => runJob(job, { purger, sweeper, log, metrics }), {
+  const worker = new Worker(PURGE_QUEUE, (job) => runJob(job, { purger, sweeper, sweeps, log, metrics }), {
     connection,
     prefix: config.redis.queuePrefix,
     concurrency: 4,
@@ -116,6 +125,7 @@ async function finishesWithin(work: Promise<void>, timeoutMs: number): Promise<b
 interface JobDeps {
   readonly purger: PurgeService;
   readonly sweeper: Sweeper;
+  readonly sweeps: CoalescedRun<SweepReport>;
   readonly log: Logger;
   readonly metrics: WorkerMetrics;
 }
@@ -133,7 +143,10 @@ async function runJob(job: Job, deps: JobDeps): Promise<unknown> {
   }
 }
 
-async function runKnownJob(job: Job, { purger, sweeper, log, metrics }: JobDeps): Promise<unknown> {
+/** A slot's job that this worker's clock sees early (clocks of replicas differ a little) waits this long at most. */
+const MAX_CLOCK_WAIT_MS = 5_000;
+
+async function runKnownJob(job: Job, { purger, sweeper, sweeps, log, metrics }: JobDeps): Promise<unknown> {
   if (!isJobName(job.name)) throw new Error(`unknown job name ${job.name}`);
   switch (job.name) {
     case 'purge-file': {
@@ -142,12 +155,15 @@ async function runKnownJob(job: Job, { purger, sweeper, log, metrics }: JobDeps)
       log.info({ fileId, reason, outcome }, 'purge');
       return outcome;
     }
+    case 'expire-due': {
+      const { until } = parseJob('expire-due', job.data);
+      const early = until - Date.now();
+      if (early > 0) await sleep(Math.min(early, MAX_CLOCK_WAIT_MS));
+      return sweeps.run();
+    }
     case 'sweep': {
       parseJob('sweep', job.data);
-      const report = await sweeper.sweep();
-      metrics.swept(report);
-      if (report.due > 0) log.info(report, 'sweep');
-      return report;
+      return sweeps.run();
     }
     case 'reconcile': {
       parseJob('reconcile', job.data);

@@ -1,3 +1,4 @@
+export * from './coalesced-run.ts';
 export * from './config.ts';
 export * from './duration.ts';
 export * from './errors.ts';

@@ -38,7 +38,7 @@ export class WorkerMetrics {
     this.#purges = new PurgeCounter(registry);
     this.#jobs = new Counter({
       name: 'one_time_jobs_total',
-      help: 'Queue jobs run by this worker, by job name (purge-file, sweep, reconcile) and result (completed, failed).',
+      help: 'Queue jobs run by this worker, by job name (purge-file, expire-due, sweep, reconcile) and result (completed, failed).',
       labelNames: ['job', 'result'] as const,
       registers,
     });

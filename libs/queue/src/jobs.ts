@@ -4,13 +4,38 @@ import { isFileId } from '@one-time/core';
 
 /** The one queue, its job names and their payloads. Payloads carry file ids (one-way hashes), never codes. */
 export const PURGE_QUEUE = 'purge';
+/**
+ * Why a purge job names one file. 'expired' is no longer enqueued (expiry goes by slot: `expire-due`); it stays
+ * so that such jobs left in Redis by an earlier version still run, and are still dropped by `forgetFile`.
+ */
 export const PURGE_REASONS = ['downloaded', 'expired', 'revoked', 'session-ended'] as const;
+
+/**
+ * Files expire in slots of this length: a file is purged at the end of its slot, so an expiry is late by at most
+ * this much (plus the purge), and one job covers every file of a slot.
+ */
+export const EXPIRY_SLOT_MS = 250;
+
+/** The end of the slot holding `expiresAt` (ms since the epoch). */
+export function expirySlotEnd(expiresAt: Date): number {
+  return Math.ceil(expiresAt.getTime() / EXPIRY_SLOT_MS) * EXPIRY_SLOT_MS;
+}
+
+/** One job per slot: adding it again (another upload, another API replica) finds the one already there. */
+export function expiryJobId(slotEnd: number): string {
+  return `expire-${slotEnd}`;
+}
 
 const fileId = z.string().refine(isFileId, 'not a file id');
 
 export const JOB_SCHEMAS = {
   /** Delete one file's blobs, then its record, if it is due. */
   'purge-file': z.object({ fileId, reason: z.enum(PURGE_REASONS) }).strict(),
+  /**
+   * Purge every file that has expired by `until` (the end of an expiry slot, ms since the epoch): one job per
+   * slot, whatever the number of files in it, and no file id in Redis. See `PurgeQueue.scheduleExpiry`.
+   */
+  'expire-due': z.object({ until: z.number().int().nonnegative() }).strict(),
   /** Safety net: purge everything MongoDB says is due. */
   sweep: z.object({}).strict(),
   /** Rare: list blobs and remove those no record knows about. */

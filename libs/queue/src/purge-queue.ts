@@ -3,6 +3,8 @@ import type { Redis } from 'ioredis';
 import {
   JOB_SCHEMAS,
   PURGE_QUEUE,
+  expiryJobId,
+  expirySlotEnd,
   PURGE_REASONS,
   SCHEDULER_IDS,
   purgeJobId,
@@ -19,11 +21,18 @@ const PURGE_JOB_OPTIONS: JobsOptions = {
   removeOnFail: { count: 1_000 },
 };
 
+/** Slots this process has already added a job for; a few thousand cover any steady stream of uploads. */
+const REMEMBERED_SLOTS = 4_096;
+
 /** The producer side, used by the API and by the worker's schedulers. */
 export class PurgeQueue {
   readonly queue: Queue;
+  readonly #connection: Redis;
+  /** Slot ends whose job this process added, oldest first (a Set keeps insertion order). */
+  readonly #slotsAdded = new Set<number>();
 
   constructor(connection: Redis, prefix: string) {
+    this.#connection = connection;
     this.queue = new Queue(PURGE_QUEUE, { connection, prefix, defaultJobOptions: PURGE_JOB_OPTIONS });
   }
 
@@ -31,9 +40,40 @@ export class PurgeQueue {
     await this.#add('purge-file', { fileId, reason }, { jobId: purgeJobId(fileId, reason), delay: Math.max(0, delayMs) });
   }
 
+  /**
+   * Makes sure the job of the slot holding `expiresAt` exists. Uploads share slots, so most calls find the slot
+   * already added by this process and cost nothing; the first adds it (one script in Redis; a slot another
+   * replica added is found there and kept). Should Redis lose the job, the sweeper purges the file instead.
+   */
+  async scheduleExpiry(expiresAt: Date): Promise<void> {
+    const until = expirySlotEnd(expiresAt);
+    if (this.#slotsAdded.has(until)) return;
+    this.#remember(until);
+    try {
+      await this.#add('expire-due', { until }, { jobId: expiryJobId(until), delay: Math.max(0, until - Date.now()) });
+    } catch (error) {
+      this.#slotsAdded.delete(until);
+      throw error;
+    }
+  }
+
+  /**
+   * Drops every job still waiting for a purged file, so the queue keeps no trace of it. Most files have none
+   * (expiry goes by slot): one EXISTS over the possible job keys says so, and only then are they removed. A job
+   * added between the two steps finds nothing to purge when it runs and removes itself on completion; a job
+   * that is running right now is locked and stays until it completes.
+   */
   async forgetFile(fileId: string): Promise<void> {
-    // A job that is running right now is locked and stays; it removes itself when it completes.
-    await Promise.all(PURGE_REASONS.map((reason) => this.queue.remove(purgeJobId(fileId, reason))));
+    const jobIds = PURGE_REASONS.map((reason) => purgeJobId(fileId, reason));
+    if ((await this.#connection.exists(...jobIds.map((jobId) => this.queue.toKey(jobId)))) === 0) return;
+    await Promise.all(jobIds.map((jobId) => this.queue.remove(jobId)));
+  }
+
+  #remember(until: number): void {
+    this.#slotsAdded.add(until);
+    if (this.#slotsAdded.size <= REMEMBERED_SLOTS) return;
+    const [oldest] = this.#slotsAdded;
+    if (oldest !== undefined) this.#slotsAdded.delete(oldest);
   }
 
   /** Idempotent: called at worker start and again periodically, since Redis may lose its schedulers. */

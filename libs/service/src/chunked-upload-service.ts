@@ -221,7 +221,7 @@ export class ChunkedUploadService {
     const ready = { size: info.size, parts, expiresAt, downloadsLeft: info.downloads };
     if (!(await this.#deps.files.markReady(record.id, ready))) throw new AppError('NOT_FOUND');
     try {
-      await this.#deps.purges.enqueuePurge(record.id, 'expired', info.ttlMs);
+      await this.#deps.purges.scheduleExpiry(expiresAt);
     } catch (error) {
       this.#deps.log.warn({ fileId: record.id, err: error }, 'expiry job not enqueued; the sweeper will purge');
     }

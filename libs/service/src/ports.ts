@@ -3,6 +3,8 @@ import type { PurgeReason } from '@one-time/queue';
 /** What the services need from the queue; `PurgeQueue` provides it. */
 export interface PurgeScheduler {
   enqueuePurge(fileId: string, reason: PurgeReason, delayMs?: number): Promise<void>;
+  /** Has the file purged once `expiresAt` has passed (with every other file expiring about then). */
+  scheduleExpiry(expiresAt: Date): Promise<void>;
   /** Drops every job still waiting for a purged file (a delayed expiry, say), so the queue keeps no trace of it. */
   forgetFile(fileId: string): Promise<void>;
 }

@@ -121,8 +121,7 @@ export class UploadSession {
 
   async #storePart(source: Readable, part: StoredPart, declaredSize: number | undefined): Promise<StoredPart> {
     try {
-      await this.#ensureRecord();
-      if (!(await this.#deps.files.addPart(this.#fileId, { blob: part.blob }))) throw new AppError('UPLOAD_TIMEOUT');
+      await this.#listPart(part);
     } catch (error) {
       source.resume(); // let the request body drain so the client gets its answer
       throw error;
@@ -151,14 +150,24 @@ export class UploadSession {
     return { ...part, size, contentType: withCharset(gate.decision, utf8.valid), crc32: crc.value };
   }
 
-  #ensureRecord(): Promise<void> {
-    this.#started ??= this.#deps.files.createUpload({
-      id: this.#fileId,
-      deleteTokenHash: hashDeleteToken(this.#deleteToken),
-      createdAt: this.#clock(),
-      deadline: new Date(this.#clock().getTime() + this.#deps.timing.uploadDeadlineMs),
-    });
-    return this.#started;
+  /**
+   * Lists the part's blob in the record before a byte of it is stored. The first part comes with the record
+   * itself (one write instead of two); later ones are added to it.
+   */
+  async #listPart(part: StoredPart): Promise<void> {
+    if (!this.#started) {
+      this.#started = this.#deps.files.createUpload({
+        id: this.#fileId,
+        deleteTokenHash: hashDeleteToken(this.#deleteToken),
+        createdAt: this.#clock(),
+        deadline: new Date(this.#clock().getTime() + this.#deps.timing.uploadDeadlineMs),
+        parts: [{ blob: part.blob }],
+      });
+      await this.#started;
+      return;
+    }
+    await this.#started;
+    if (!(await this.#deps.files.addPart(this.#fileId, { blob: part.blob }))) throw new AppError('UPLOAD_TIMEOUT');
   }
 
   /** Waits for every part, then makes the file available and schedules its expiry. */
@@ -176,7 +185,7 @@ export class UploadSession {
       downloadsLeft: options.downloads,
     });
     if (!ready) throw new AppError('UPLOAD_TIMEOUT');
-    await this.#scheduleExpiry(options.ttlMs);
+    await this.#scheduleExpiry(expiresAt);
     return {
       code: this.#code,
       deleteToken: this.#deleteToken,
@@ -219,9 +228,9 @@ export class UploadSession {
     }
   }
 
-  async #scheduleExpiry(ttlMs: number): Promise<void> {
+  async #scheduleExpiry(expiresAt: Date): Promise<void> {
     try {
-      await this.#deps.purges.enqueuePurge(this.#fileId, 'expired', ttlMs);
+      await this.#deps.purges.scheduleExpiry(expiresAt);
     } catch (error) {
       // Not fatal: the sweeper purges expired files even when no job exists.
       this.#deps.log.warn({ fileId: this.#fileId, err: error }, 'expiry job not enqueued; the sweeper will purge');

@@ -1,8 +1,7 @@
-import { open, rename, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { AppError } from '@one-time/core';
-import { io } from './fs-errors.ts';
+import { closeFd, fdatasyncFd, fsyncFd, openFd, renamePath, writeFd, writevFd } from './fd-io.ts';
+import { io, storageError } from './fs-errors.ts';
 import type { BlobFiles } from './layout.ts';
 
 /**
@@ -13,37 +12,45 @@ const BATCH_BYTES = 1024 * 1024;
 const BATCH_BUFFERS = 256;
 
 /**
- * Streams `source` into the partial file, syncs it, renames it over the final name and syncs the folder, so
- * the blob appears complete or not at all, and survives a power cut once this resolves. Storage failures
- * reject as `AppError`; an error of the source itself (client gone, size cap, abort) is rethrown as is.
- * Cleaning up after a failure is the caller's job.
+ * Streams `source` into the partial file, syncs it, renames it over the final name and syncs the folder
+ * (`syncFolder`, which may share one sync among concurrent writes), so the blob appears complete or not at
+ * all, and survives a power cut once this resolves. Storage failures reject as `AppError`; an error of the
+ * source itself (client gone, size cap, abort) is rethrown as is. Cleaning up after a failure is the caller's job.
  */
-export async function writeDurably(files: BlobFiles, source: Readable, signal?: AbortSignal): Promise<number> {
+export async function writeDurably(
+  files: BlobFiles,
+  source: Readable,
+  syncFolder: () => Promise<void>,
+  signal?: AbortSignal,
+): Promise<number> {
   const size = await writeSynced(files.partial, source);
   signal?.throwIfAborted(); // the source may have ended before the abort was noticed
-  await io(() => rename(files.partial, files.final));
-  await syncFolder(dirname(files.final));
+  await io(() => renamePath(files.partial, files.final));
+  await syncFolder();
   return size;
 }
 
 async function writeSynced(path: string, source: Readable): Promise<number> {
   // 'w' rather than 'wx': a partial file already there is a crash's leftover (overlapping writes of one
   // name are refused before this), and truncating it is what a retry wants.
-  const handle = await io(() => open(path, 'w', 0o600));
+  const fd = await io(() => openFd(path, 'w', 0o600));
+  const flush = new BackgroundFlush(fd);
   let size: number;
   try {
-    size = await copy(source, handle);
-    await io(() => handle.sync());
+    size = await copy(source, fd, flush);
+    await flush.settle();
+    await io(() => fsyncFd(fd));
   } catch (error) {
-    await handle.close().catch(() => undefined);
+    await flush.settle().catch(() => undefined);
+    await closeFd(fd).catch(() => undefined);
     throw error;
   }
-  await io(() => handle.close());
+  await io(() => closeFd(fd));
   return size;
 }
 
 /** Pulls the source only as fast as the disk takes it: back-pressure comes from awaiting each batch. */
-async function copy(source: Readable, handle: FileHandle): Promise<number> {
+async function copy(source: Readable, fd: number, flush: BackgroundFlush): Promise<number> {
   let batch: Buffer[] = [];
   let batched = 0;
   let size = 0;
@@ -52,34 +59,78 @@ async function copy(source: Readable, handle: FileHandle): Promise<number> {
     batch.push(bytes);
     batched += bytes.length;
     if (batched >= BATCH_BYTES || batch.length >= BATCH_BUFFERS) {
-      await writeAll(handle, batch, batched);
+      await writeAll(fd, batch, batched);
+      flush.wrote(batched);
       size += batched;
       batch = [];
       batched = 0;
     }
   }
-  await writeAll(handle, batch, batched);
+  await writeAll(fd, batch, batched);
   return size + batched;
 }
 
-async function writeAll(handle: FileHandle, buffers: Buffer[], length: number): Promise<void> {
+async function writeAll(fd: number, buffers: Buffer[], length: number): Promise<void> {
   if (length === 0) return;
-  const { bytesWritten } = await io(() => handle.writev(buffers));
+  const bytesWritten = await io(() => writevFd(fd, buffers));
   // A short write happens as the disk (or the file size limit) runs out; writing the rest reports why.
   let rest = bytesWritten === length ? Buffer.alloc(0) : Buffer.concat(buffers).subarray(bytesWritten);
   while (rest.length > 0) {
-    const { bytesWritten: written } = await io(() => handle.write(rest));
+    const written = await io(() => writeFd(fd, rest));
     if (written === 0) throw new AppError('STORAGE_UNAVAILABLE', 'The disk accepted no bytes.');
     rest = rest.subarray(written);
   }
 }
 
+/**
+ * Large writes hand their data to the disk as they go. The kernel would otherwise keep it all in the page
+ * cache until the final fsync (its background writeback starts at 10 % of memory: gigabytes here), so that one
+ * fsync would write the whole file after the last byte arrived, and the upload would take the network time
+ * PLUS the disk time. Every FLUSH_EVERY_BYTES a datasync starts (one at a time, not awaited by the writes), so
+ * the disk works while the data streams in and the final fsync finds little left to write.
+ */
+const FLUSH_EVERY_BYTES = 16 * 1024 * 1024;
+
+class BackgroundFlush {
+  readonly #fd: number;
+  #sinceLast = 0;
+  #running: Promise<void> | undefined;
+  #failure: unknown;
+
+  constructor(fd: number) {
+    this.#fd = fd;
+  }
+
+  /** Counts written bytes; starts a datasync when enough piled up and none is running. Throws a failed one. */
+  wrote(bytes: number): void {
+    if (this.#failure !== undefined) throw storageError(this.#failure);
+    this.#sinceLast += bytes;
+    if (this.#sinceLast < FLUSH_EVERY_BYTES || this.#running) return;
+    this.#sinceLast = 0;
+    this.#running = fdatasyncFd(this.#fd).then(
+      () => {
+        this.#running = undefined;
+      },
+      (error: unknown) => {
+        this.#running = undefined;
+        this.#failure = error;
+      },
+    );
+  }
+
+  /** Waits for the datasync in flight (the descriptor must not close under it); throws if one failed. */
+  async settle(): Promise<void> {
+    await this.#running;
+    if (this.#failure !== undefined) throw storageError(this.#failure);
+  }
+}
+
 /** A rename is durable only once the folder holding it is synced. */
 export async function syncFolder(path: string): Promise<void> {
-  const folder = await io(() => open(path, 'r'));
+  const fd = await io(() => openFd(path, 'r'));
   try {
-    await io(() => folder.sync());
+    await io(() => fsyncFd(fd));
   } finally {
-    await folder.close().catch(() => undefined);
+    await closeFd(fd).catch(() => undefined);
   }
 }

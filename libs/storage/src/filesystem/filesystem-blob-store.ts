@@ -1,9 +1,11 @@
-import { open, opendir, stat, unlink } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { opendir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { addAbortSignal, type Readable } from 'node:stream';
-import { AppError } from '@one-time/core';
+import { Readable, addAbortSignal } from 'node:stream';
+import { AppError, CoalescedRun } from '@one-time/core';
 import type { BlobRead, BlobStore, StoredBlob } from '../blob-store.ts';
-import { writeDurably } from './durable-write.ts';
+import { syncFolder, writeDurably } from './durable-write.ts';
+import { closeFd, fstatFd, openFd, readFd, unlinkPath } from './fd-io.ts';
 import { errno, io, storageError } from './fs-errors.ts';
 import { FlatLayout } from './layout.ts';
 import { prepareRoot } from './prepare-root.ts';
@@ -15,21 +17,29 @@ export interface FilesystemBlobStoreOptions {
 
 /**
  * Downloads are decrypted at several hundred MiB/s: reads of this size keep that to a few hundred trips to
- * the thread pool per second, and a small blob gets a buffer of its own size.
+ * the thread pool per second.
  */
 const READ_CHUNK = 512 * 1024;
+/** Blobs up to this size are read in one call (see `readWhole`). */
+const WHOLE_READ = 64 * 1024;
 
 /**
  * Blobs as files in one local folder (see `FlatLayout`). Writes are atomic and durable (temporary file,
  * fsync, rename, folder fsync). Overlapping writes of one name are refused: names are per upload, so an
  * overlap is a bug, and two writers would otherwise share one partial file.
+ *
+ * Every blob is in the one folder, so concurrent writes share its fsync (group commit): a write waits for a
+ * folder sync that started after its rename, and all the renames before a sync are made durable by it. Under
+ * load that is a couple of folder syncs in flight instead of one per write.
  */
 export class FilesystemBlobStore implements BlobStore {
   readonly #layout: FlatLayout;
   readonly #writing = new Set<string>();
+  readonly #folderSync: CoalescedRun<void>;
 
   constructor(options: FilesystemBlobStoreOptions) {
     this.#layout = new FlatLayout(options.root);
+    this.#folderSync = new CoalescedRun(() => syncFolder(this.#layout.root));
   }
 
   async init(): Promise<void> {
@@ -45,11 +55,11 @@ export class FilesystemBlobStore implements BlobStore {
       signal?.throwIfAborted();
       // Aborting destroys the source, which also ends a wait for a stalled client.
       if (signal) addAbortSignal(signal, source);
-      return { size: await writeDurably(files, source, signal) };
+      return { size: await writeDurably(files, source, () => this.#folderSync.run(), signal) };
     } catch (error) {
       // Nothing of the blob may remain, not even an earlier version; if the disk refuses even this, the
       // partial file is listed and reconciliation removes it later.
-      await Promise.allSettled([unlink(files.partial), unlink(files.final)]);
+      await Promise.allSettled([unlinkPath(files.partial), unlinkPath(files.final)]);
       throw error;
     } finally {
       this.#writing.delete(name);
@@ -58,22 +68,19 @@ export class FilesystemBlobStore implements BlobStore {
 
   async read(name: string): Promise<BlobRead> {
     const path = this.#layout.files(name).final;
-    const handle = await open(path, 'r').catch((error: unknown) => {
+    const fd = await openFd(path, 'r').catch((error: unknown) => {
       throw errno(error) === 'ENOENT' ? new AppError('NOT_FOUND') : storageError(error);
     });
     try {
-      const found = await handle.stat();
+      const found = await fstatFd(fd);
       if (!found.isFile()) throw new AppError('NOT_FOUND');
       const size = found.size;
-      // `end` lets the stream stop without one more read to find the end of the file.
-      const stream = handle.createReadStream({
-        start: 0,
-        end: Math.max(size - 1, 0),
-        highWaterMark: Math.min(READ_CHUNK, Math.max(size, 1)),
-      });
+      if (size <= WHOLE_READ) return { stream: await readWhole(fd, path, size), size };
+      // `end` lets the stream stop without one more read to find the end of the file; it closes the descriptor.
+      const stream = createReadStream(path, { fd, start: 0, end: size - 1, highWaterMark: READ_CHUNK, autoClose: true });
       return { stream, size };
     } catch (error) {
-      await handle.close().catch(() => undefined);
+      await closeFd(fd).catch(() => undefined);
       throw storageError(error);
     }
   }
@@ -117,12 +124,24 @@ export class FilesystemBlobStore implements BlobStore {
 
 /**
  * Unlinks without a folder sync: should a crash undo the unlink, the file comes back without a record and
- * reconciliation removes it again.
+ * reconciliation removes it again. A file that is not there is not an error (a blob's `.partial` rarely is).
  */
 async function removeFile(path: string): Promise<void> {
-  try {
-    await unlink(path);
-  } catch (error) {
-    if (errno(error) !== 'ENOENT') throw storageError(error);
+  await io(() => unlinkPath(path));
+}
+
+/**
+ * A small blob is read whole, before the answer starts, and closed at once: one read instead of a stream on the
+ * file, and no descriptor left open while a slow client takes its bytes. Then it streams from memory.
+ */
+async function readWhole(fd: number, path: string, size: number): Promise<Readable> {
+  const buffer = Buffer.allocUnsafe(size);
+  let filled = 0;
+  while (filled < size) {
+    const read = await readFd(fd, buffer.subarray(filled), size - filled, filled);
+    if (read === 0) throw new Error(`${path} ended after ${filled} of ${size} bytes`);
+    filled += read;
   }
+  await closeFd(fd);
+  return Readable.from(size === 0 ? [] : [buffer], { objectMode: false });
 }
