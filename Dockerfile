@@ -25,7 +25,7 @@ RUN (npm ci --omit=dev --workspace @one-time/${APP} --include-workspace-root=fal
 # 3. What both runtimes share: sources run as TypeScript by Node 24 (type stripping, no build step), as the
 # unprivileged `node` user. SIGTERM reaches node directly (exec form): each app drains within SHUTDOWN_TIMEOUT.
 FROM node:24-bookworm-slim AS runtime
-ENV NODE_ENV=production HOST=0.0.0.0
+ENV NODE_ENV=production HOST=0.0.0.0 MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY --from=deps --chown=root:root /app /app
 USER node

@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { serverCommand } from '../scripts/server-command.ts';
+import { SERVER_ENV, serverCommand } from '../scripts/server-command.ts';
 
 export const MiB = 1024 * 1024;
 export const SAMPLE_MS = 50;
@@ -67,11 +67,11 @@ export async function readText(res: IncomingMessage): Promise<string> {
 
 export type Service = ChildProcessByStdio<null, Readable, null> & { readonly pid: number };
 
-/** The bundled app, run exactly as scripts/start.sh runs it (scripts/server-command.ts), with exactly `env`. */
+/** The bundled app, run exactly as scripts/start.sh runs it (scripts/server-command.ts), with `env` as its configuration. */
 export function spawnService(app: 'api' | 'worker', env: NodeJS.ProcessEnv): Service {
   const child = spawn(process.execPath, serverCommand(app), {
     cwd: REPO,
-    env,
+    env: { ...SERVER_ENV, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   if (child.pid === undefined) throw new Error(`could not start the ${app} process`);

@@ -20,9 +20,10 @@ trap stop INT TERM EXIT
 npm run build --silent >/dev/null # the web page, served by the API
 node scripts/build-server.ts      # the API and the worker as plain JavaScript bundles (README, Speed and memory)
 
+mapfile -t server_env < <(node scripts/server-command.ts env)
 for app in worker api; do
   mapfile -t args < <(node scripts/server-command.ts "$app")
-  node "${args[@]}" &
+  env "${server_env[@]}" node "${args[@]}" &
   pids+=($!)
 done
 
