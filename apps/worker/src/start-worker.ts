@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker, type Job } from 'bullmq';
-import { CoalescedRun, type Config, type DestinationStream, type Logger, createLogger } from '@one-time/core';
+import { type Config, type DestinationStream, type Logger, createLogger } from '@one-time/core';
 import { WorkerMetrics, drainServer } from '@one-time/ops';
-import { PURGE_QUEUE, createRedis, isJobName, parseJob } from '@one-time/queue';
+import { EXPIRY_SLOT_MS, PURGE_QUEUE, createRedis, isJobName, parseJob } from '@one-time/queue';
 import { connectInfrastructure, type Infrastructure } from '@one-time/infra';
-import { PurgeService, Sweeper, type SweepReport } from '@one-time/service';
+import { PurgeService, Sweeper } from '@one-time/service';
 import { startOpsServer, type OpsServer } from './ops-server.ts';
 
 export interface RunningWorker {
@@ -55,16 +55,8 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
     throw error;
   }
 
-  // Expiry slots and the periodic sweep all come down to one sweep: jobs that arrive while one runs share the
-  // next, so overlapping slots never purge the same files twice over.
-  const sweeps = new CoalescedRun(async () => {
-    const report = await sweeper.sweep();
-    metrics.swept(report);
-    if (report.due > 0) log.info(report, 'sweep');
-    return report;
-  });
   const connection = createRedis(config.redis.url, 'worker');
-  const worker = new Worker(PURGE_QUEUE, (job) => runJob(job, { purger, sweeper, sweeps, log, metrics }), {
+  const worker = new Worker(PURGE_QUEUE, (job) => runJob(job, { purger, sweeper, log, metrics }), {
     connection,
     prefix: config.redis.queuePrefix,
     concurrency: 4,
@@ -125,7 +117,6 @@ async function finishesWithin(work: Promise<void>, timeoutMs: number): Promise<b
 interface JobDeps {
   readonly purger: PurgeService;
   readonly sweeper: Sweeper;
-  readonly sweeps: CoalescedRun<SweepReport>;
   readonly log: Logger;
   readonly metrics: WorkerMetrics;
 }
@@ -146,7 +137,7 @@ async function runJob(job: Job, deps: JobDeps): Promise<unknown> {
 /** A slot's job that this worker's clock sees early (clocks of replicas differ a little) waits this long at most. */
 const MAX_CLOCK_WAIT_MS = 5_000;
 
-async function runKnownJob(job: Job, { purger, sweeper, sweeps, log, metrics }: JobDeps): Promise<unknown> {
+async function runKnownJob(job: Job, { purger, sweeper, log, metrics }: JobDeps): Promise<unknown> {
   if (!isJobName(job.name)) throw new Error(`unknown job name ${job.name}`);
   switch (job.name) {
     case 'purge-file': {
@@ -159,11 +150,17 @@ async function runKnownJob(job: Job, { purger, sweeper, sweeps, log, metrics }: 
       const { until } = parseJob('expire-due', job.data);
       const early = until - Date.now();
       if (early > 0) await sleep(Math.min(early, MAX_CLOCK_WAIT_MS));
-      return sweeps.run();
+      // Only the slot's own files: not a sweep (whose report is the metric that says purges go missing).
+      const report = await sweeper.expire(new Date(until - EXPIRY_SLOT_MS), new Date(until));
+      if (report.failed > 0) log.warn(report, 'expiry slot: some files not purged; the sweep retries them');
+      return report;
     }
     case 'sweep': {
       parseJob('sweep', job.data);
-      return sweeps.run();
+      const report = await sweeper.sweep();
+      metrics.swept(report);
+      if (report.due > 0) log.info(report, 'sweep');
+      return report;
     }
     case 'reconcile': {
       parseJob('reconcile', job.data);

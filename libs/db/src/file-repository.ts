@@ -93,6 +93,11 @@ export interface FileRepository {
    * expiry first; index range scans, never a full scan.
    */
   findDue(now: Date, limit: number): Promise<string[]>;
+  /**
+   * Ids of records whose expiry falls in (`after`, `until`], oldest expiry first: the files of one expiry slot,
+   * whatever their state. One index range scan over that window alone, however many records are stored or due.
+   */
+  findExpiring(after: Date, until: Date, limit: number): Promise<string[]>;
   /** Which of these ids have a record. */
   existingIds(ids: readonly string[]): Promise<Set<string>>;
   /** One cheap round trip, for readiness checks. */

@@ -32,8 +32,8 @@ export const JOB_SCHEMAS = {
   /** Delete one file's blobs, then its record, if it is due. */
   'purge-file': z.object({ fileId, reason: z.enum(PURGE_REASONS) }).strict(),
   /**
-   * Purge every file that has expired by `until` (the end of an expiry slot, ms since the epoch): one job per
-   * slot, whatever the number of files in it, and no file id in Redis. See `PurgeQueue.scheduleExpiry`.
+   * Purge the files whose expiry falls in the slot ending at `until` (ms since the epoch): one job per slot,
+   * whatever the number of files in it, and no file id in Redis. See `PurgeQueue.scheduleExpiry`.
    */
   'expire-due': z.object({ until: z.number().int().nonnegative() }).strict(),
   /** Safety net: purge everything MongoDB says is due. */

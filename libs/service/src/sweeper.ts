@@ -48,10 +48,25 @@ export class Sweeper {
   }
 
   async sweep(): Promise<SweepReport> {
+    return this.#purgeAll(() => this.#files.findDue(this.#clock(), SWEEP_BATCH));
+  }
+
+  /**
+   * Purges the files whose expiry falls in (`after`, `until`]: one expiry slot. It reads only that window (an
+   * index range), so its cost follows the files of the slot, not the records stored nor those due for other
+   * reasons; files it cannot purge now (a download still streaming, storage down) are left to the stream's end
+   * and to `sweep`.
+   */
+  async expire(after: Date, until: Date): Promise<SweepReport> {
+    return this.#purgeAll(() => this.#files.findExpiring(after, until, SWEEP_BATCH));
+  }
+
+  /** Purges what `find` lists, batch after batch, until it lists nothing new. */
+  async #purgeAll(find: () => Promise<string[]>): Promise<SweepReport> {
     const totals = { due: 0, purged: 0, skipped: 0, failed: 0 };
     const seen = new Set<string>();
     for (;;) {
-      const ids = (await this.#files.findDue(this.#clock(), SWEEP_BATCH)).filter((id) => !seen.has(id));
+      const ids = (await find()).filter((id) => !seen.has(id));
       if (ids.length === 0) break;
       for (const id of ids) {
         seen.add(id);

@@ -369,6 +369,18 @@ export class MongoFileRepository implements FileRepository {
     return [...new Set([...expired, ...free, ...purging].map((doc) => doc._id))].slice(0, limit);
   }
 
+  async findExpiring(after: Date, until: Date, limit: number): Promise<string[]> {
+    // The expiresAt index: a range scan over the window (the _id tie-break sorts within it).
+    const docs = await guard(() =>
+      this.#files
+        .find({ expiresAt: { $gt: after, $lte: until } }, { projection: { _id: 1 } })
+        .sort({ expiresAt: 1, _id: 1 })
+        .limit(limit)
+        .toArray(),
+    );
+    return docs.map((doc) => doc._id);
+  }
+
   /** Which of these (used-up) files a resume session still holds. */
   async #withOpenSession(fileIds: readonly string[], now: Date): Promise<Set<string>> {
     if (fileIds.length === 0) return new Set();

@@ -86,6 +86,12 @@ export const SQL = {
     ORDER BY expires_at, id
     LIMIT :limit`,
 
+  // The files of one expiry slot: a range of files_by_expiry (covering), in its order.
+  findExpiring: `
+    SELECT id FROM files WHERE expires_at > :after AND expires_at <= :until
+    ORDER BY expires_at, id
+    LIMIT :limit`,
+
   // One statement whatever the number of ids: they travel as one JSON array.
   existingIds: `SELECT id FROM files WHERE id IN (SELECT value FROM json_each(:ids))`,
 

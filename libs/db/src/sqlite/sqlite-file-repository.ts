@@ -151,6 +151,12 @@ export class SqliteFileRepository implements FileRepository {
     return this.#call(() => this.#all('findDue', { now: now.getTime(), limit }).map((row) => text(row, 'id')));
   }
 
+  findExpiring(after: Date, until: Date, limit: number): Promise<string[]> {
+    return this.#call(() =>
+      this.#all('findExpiring', { after: after.getTime(), until: until.getTime(), limit }).map((row) => text(row, 'id')),
+    );
+  }
+
   existingIds(ids: readonly string[]): Promise<Set<string>> {
     return this.#call(() => {
       if (ids.length === 0) return new Set<string>();

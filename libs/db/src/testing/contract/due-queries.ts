@@ -47,6 +47,22 @@ export function describeDueQueries(repo: RepositoryAccess): void {
       expect(await repo().findDue(minutesFromNow(11), 10)).toEqual([id]);
     });
 
+    it('finds the files expiring in a window, oldest first, whatever their state, and nothing outside it', async () => {
+      const now = Date.now();
+      const at = (ms: number) => new Date(now + ms);
+      const before = await givenReady(repo(), { expiresAt: at(-250) }); // on the window's open end: outside
+      const first = await givenReady(repo(), { expiresAt: at(-200) });
+      const stalled = await givenUpload(repo(), { deadline: at(-100) }); // an upload whose deadline passed
+      const last = await givenReady(repo(), { expiresAt: at(0) }); // on the closed end: inside
+      const after = await givenReady(repo(), { expiresAt: at(1) });
+      await givenReady(repo()); // a day away
+      expect(await repo().findExpiring(at(-250), at(0), 100)).toEqual([first, stalled, last]);
+      expect(await repo().findExpiring(at(-250), at(0), 2)).toEqual([first, stalled]);
+      expect(await repo().findExpiring(at(-1_000), at(-250), 100)).toEqual([before]);
+      expect(await repo().findExpiring(at(0), at(250), 100)).toEqual([after]);
+      expect(await repo().findExpiring(at(5_000), at(5_250), 100)).toEqual([]);
+    });
+
     it('tells which ids have a record', async () => {
       const ready = await givenReady(repo());
       const uploading = await givenUpload(repo());
