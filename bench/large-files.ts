@@ -494,4 +494,4 @@ export const LARGE_FILE_NOTES =
   `from the page cache like the API's). Speed targets are set for 1 GiB. VmRSS sampled every ${SAMPLE_MS} ms. ` +
   `Resumes, measured after everything else: a file of each size uploaded, its download cut after 1 MiB and resumed ` +
   `with its session at ${RESUME_AT * 100} % of the file (the API decrypts from the start and drops the bytes before ` +
-  `the range), timed to the first byte of the 206 and to its end, and hashed against the same bytes of the upload.`;
+  `the range), timed to the first byte of the 206 and to its end, and compared byte for byte with the same bytes of the upload (every download is: a memcmp against the generated content).`;
