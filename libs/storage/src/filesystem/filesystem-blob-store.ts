@@ -71,18 +71,24 @@ export class FilesystemBlobStore implements BlobStore {
     const fd = await openFd(path, 'r').catch((error: unknown) => {
       throw errno(error) === 'ENOENT' ? new AppError('NOT_FOUND') : storageError(error);
     });
+    let whole: Buffer;
     try {
       const found = await fstatFd(fd);
       if (!found.isFile()) throw new AppError('NOT_FOUND');
       const size = found.size;
-      if (size <= WHOLE_READ) return { stream: await readWhole(fd, path, size), size };
-      // `end` lets the stream stop without one more read to find the end of the file; it closes the descriptor.
-      const stream = createReadStream(path, { fd, start: 0, end: size - 1, highWaterMark: READ_CHUNK, autoClose: true });
-      return { stream, size };
+      if (size > WHOLE_READ) {
+        // `end` lets the stream stop without one more read to find the end of the file; it closes the descriptor.
+        const stream = createReadStream(path, { fd, start: 0, end: size - 1, highWaterMark: READ_CHUNK, autoClose: true });
+        return { stream, size };
+      }
+      whole = await readWhole(fd, path, size);
     } catch (error) {
       await closeFd(fd).catch(() => undefined);
       throw storageError(error);
     }
+    // Closed once, here, whatever the outcome: the bytes are read, and a descriptor is never closed twice.
+    await closeFd(fd).catch(() => undefined);
+    return { stream: Readable.from(whole.length === 0 ? [] : [whole], { objectMode: false }), size: whole.length };
   }
 
   async delete(name: string): Promise<void> {
@@ -131,10 +137,10 @@ async function removeFile(path: string): Promise<void> {
 }
 
 /**
- * A small blob is read whole, before the answer starts, and closed at once: one read instead of a stream on the
- * file, and no descriptor left open while a slow client takes its bytes. Then it streams from memory.
+ * A small blob is read whole, before the answer starts, so its descriptor closes at once: one read instead of a
+ * stream on the file, and no descriptor left open while a slow client takes its bytes.
  */
-async function readWhole(fd: number, path: string, size: number): Promise<Readable> {
+async function readWhole(fd: number, path: string, size: number): Promise<Buffer> {
   const buffer = Buffer.allocUnsafe(size);
   let filled = 0;
   while (filled < size) {
@@ -142,6 +148,5 @@ async function readWhole(fd: number, path: string, size: number): Promise<Readab
     if (read === 0) throw new Error(`${path} ended after ${filled} of ${size} bytes`);
     filled += read;
   }
-  await closeFd(fd);
-  return Readable.from(size === 0 ? [] : [buffer], { objectMode: false });
+  return buffer;
 }
