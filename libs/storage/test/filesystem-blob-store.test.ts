@@ -135,15 +135,32 @@ describe('FilesystemBlobStore on disk', () => {
     expect(await readdir(root)).toEqual([]);
   });
 
-  it('serves a read already opened even when the blob is deleted meanwhile, in large chunks', async () => {
+  it('serves a read already opened even when the blob is deleted meanwhile, in 128 KiB reads', async () => {
     const name = `${newFileId()}/0`;
     const content = randomBytes(3 * MiB);
     await store.write(name, Readable.from([content]));
     const read = await store.read(name);
     await store.delete(name);
-    expect(read.stream.readableHighWaterMark).toBe(512 * 1024);
+    expect(read.stream.readableHighWaterMark).toBe(128 * 1024);
     expect((await readAll(read.stream)).equals(content)).toBe(true);
     expect(await readdir(root)).toEqual([]);
+  });
+
+  it('reads a small blob whole: its file is closed before the first byte is taken', async () => {
+    const name = `${newFileId()}/0`;
+    const content = randomBytes(64 * 1024);
+    await store.write(name, Readable.from([content]));
+    const before = (await readdir('/proc/self/fd')).length;
+    const read = await store.read(name);
+    expect((await readdir('/proc/self/fd')).length).toBe(before);
+    expect(read.size).toBe(content.length);
+    expect((await readAll(read.stream)).equals(content)).toBe(true);
+    const larger = `${newFileId()}/0`;
+    await store.write(larger, Readable.from([randomBytes(64 * 1024 + 1)]));
+    const streamed = await store.read(larger); // a stream on the open file, closed at its end
+    expect((await readdir('/proc/self/fd')).length).toBe(before + 1);
+    await readAll(streamed.stream);
+    await expect.poll(async () => (await readdir('/proc/self/fd')).length).toBe(before);
   });
 
   it('reports a removed folder as STORAGE_UNAVAILABLE', async () => {
