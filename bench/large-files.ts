@@ -134,10 +134,13 @@ async function checkStream(stream: AsyncIterable<Uint8Array | string>, content: 
 
 /** `data` against block `block` of the content from `offset` on (within the block). */
 function sameAsContent(data: Buffer, seed: Buffer, block: number, offset: number): boolean {
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(block), 0);
   let i = 0;
-  for (; offset + i < 8 && i < data.length; i++) if (data[i] !== counter[offset + i]) return false;
+  if (offset < 8) {
+    // Only a block's first 8 bytes differ from the seed: its counter.
+    const counter = Buffer.alloc(8);
+    counter.writeBigUInt64BE(BigInt(block), 0);
+    for (; offset + i < 8 && i < data.length; i++) if (data[i] !== counter[offset + i]) return false;
+  }
   return data.subarray(i).equals(seed.subarray(offset + i, offset + data.length));
 }
 

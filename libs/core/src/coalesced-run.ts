@@ -1,7 +1,7 @@
 /**
  * Runs `work` for many callers at once: while one run is under way, every caller that arrives shares the ONE
- * run queued after it. A caller's run always starts after it called, so whatever the caller did before (a
- * rename it wants synced, a record it wants swept) is covered, yet a burst of N callers costs two runs, not N.
+ * run queued after it. A caller's run always starts after it called, so whatever the caller did before (say, a
+ * rename it wants synced) is covered, yet a burst of N callers costs two runs, not N.
  * A failed run rejects every caller that shares it; the next call starts afresh.
  */
 export class CoalescedRun<T> {

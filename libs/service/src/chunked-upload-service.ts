@@ -22,6 +22,7 @@ import {
 import { encryptStream, open, seal } from '@one-time/crypto';
 import { ByteLimit } from './byte-limit.ts';
 import { END_TO_END_FILE_NAME } from './download-service.ts';
+import { scheduleExpiry } from './expiry-schedule.ts';
 import { systemClock, type Clock } from './ports.ts';
 import { feed, mostTelling } from './request-body.ts';
 import type { UploadResult, UploadServiceDeps } from './upload-service.ts';
@@ -220,11 +221,7 @@ export class ChunkedUploadService {
     const parts = record.parts.map((part, index) => ({ ...part, size: chunkLength(info, index) }));
     const ready = { size: info.size, parts, expiresAt, downloadsLeft: info.downloads };
     if (!(await this.#deps.files.markReady(record.id, ready))) throw new AppError('NOT_FOUND');
-    try {
-      await this.#deps.purges.scheduleExpiry(expiresAt);
-    } catch (error) {
-      this.#deps.log.warn({ fileId: record.id, err: error }, 'expiry job not enqueued; the sweeper will purge');
-    }
+    await scheduleExpiry(this.#deps, record.id, expiresAt);
     return completed(code, deleteToken, { ...record, ...ready });
   }
 

@@ -19,6 +19,7 @@ import { encryptStream, seal } from '@one-time/crypto';
 import type { FileRepository } from '@one-time/db';
 import type { BlobStore } from '@one-time/storage';
 import { ByteLimit } from './byte-limit.ts';
+import { scheduleExpiry } from './expiry-schedule.ts';
 import { SNIFF_BYTES, assertTypeAllowed, sniffContentType } from './content-type.ts';
 import { TypeGate } from './type-gate.ts';
 import { Utf8Check } from './utf8-check.ts';
@@ -185,7 +186,7 @@ export class UploadSession {
       downloadsLeft: options.downloads,
     });
     if (!ready) throw new AppError('UPLOAD_TIMEOUT');
-    await this.#scheduleExpiry(expiresAt);
+    await scheduleExpiry(this.#deps, this.#fileId, expiresAt);
     return {
       code: this.#code,
       deleteToken: this.#deleteToken,
@@ -225,15 +226,6 @@ export class UploadSession {
       await this.#deps.files.deleteUpload(this.#fileId);
     } catch (error) {
       this.#deps.log.warn({ fileId: this.#fileId, err: error }, 'upload cleanup deferred to the sweeper');
-    }
-  }
-
-  async #scheduleExpiry(expiresAt: Date): Promise<void> {
-    try {
-      await this.#deps.purges.scheduleExpiry(expiresAt);
-    } catch (error) {
-      // Not fatal: the sweeper purges expired files even when no job exists.
-      this.#deps.log.warn({ fileId: this.#fileId, err: error }, 'expiry job not enqueued; the sweeper will purge');
     }
   }
 

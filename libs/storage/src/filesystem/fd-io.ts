@@ -63,13 +63,9 @@ export function renamePath(from: string, to: string): Promise<void> {
   });
 }
 
-/** Removes a file; false when there was none. */
-export function unlinkPath(path: string): Promise<boolean> {
+/** Removes a file; one that is not there is no error. */
+export function unlinkPath(path: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    fs.unlink(path, (error) => {
-      if (!error) resolve(true);
-      else if (error.code === 'ENOENT') resolve(false);
-      else reject(error);
-    });
+    fs.unlink(path, (error) => (error && error.code !== 'ENOENT' ? reject(error) : resolve()));
   });
 }
