@@ -13,14 +13,19 @@ export interface SqliteFileRepositoryOptions {
   readonly path: string;
   /** How long a call waits for another connection's lock before failing with DATABASE_UNAVAILABLE. */
   readonly busyTimeoutMs?: number;
-  /** Delay between a purge and the WAL checkpoint that wipes it from disk (default 250 ms). */
+  /** Delay between a purge and the WAL checkpoint that wipes it from disk (default 1 s). */
   readonly checkpointDelayMs?: number;
 }
 
 type Params = Record<string, SQLInputValue>;
 type Row = Record<string, SQLOutputValue>;
 
-const DEFAULT_CHECKPOINT_DELAY_MS = 250;
+/**
+ * A checkpoint copies the WAL back and syncs the database file on the event loop. One per second rather than one
+ * per 250 ms: 1 KiB round trips +12–18 % in three alternating runs (each checkpoint stalls every request for a few
+ * ms), while a purged record still leaves the WAL within about a second.
+ */
+const DEFAULT_CHECKPOINT_DELAY_MS = 1_000;
 
 /**
  * The SQLite implementation, on `node:sqlite` (no native addon). Several processes may open the same file:

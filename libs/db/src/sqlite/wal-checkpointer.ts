@@ -5,7 +5,7 @@ import { SQL } from './queries.ts';
 const BACKGROUND_WAIT_MS = 20;
 
 export interface CheckpointerOptions {
-  /** The delay between a purge and the checkpoint that wipes it from the WAL (default 250 ms). */
+  /** The delay between a purge and the checkpoint that wipes it from the WAL (the repository uses 1 s). */
   readonly delayMs: number;
   /** How long `close()` waits for other connections in its final checkpoint. */
   readonly busyTimeoutMs: number;
