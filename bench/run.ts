@@ -157,7 +157,7 @@ function report(
     `Lags: one round trip every 50 ms is watched from the end of its download, and a prober uploads a file with a 2 s ` +
       `TTL every 100 ms, watched from its expiry; "gone" is the first poll (through the ports, every 20 ms or slower ` +
       `under load: the resolution row) that finds neither record nor blob. Purges come from the API right after a last ` +
-      `download and from the delayed jobs at expiry; the worker's sweep (the safety net) runs every 30 s, as by default.`,
+      `download and from the expiry slots' jobs (250 ms slots); the worker's sweep (the safety net) runs every 30 s, as by default.`,
     `## Scale: the same load on a seeded store (${records} records, 1 % due), and a sweeper pass`,
     figuresTable(scaled, columns),
     `Seeded through FileRepository (createUpload + markReady per record; no blobs, so a purge's blob delete finds ` +
