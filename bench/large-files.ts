@@ -12,13 +12,14 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, open, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { encryptStream } from '@one-time/crypto';
 import type { Deployment, OpenedStores } from './deployment.ts';
 import {
@@ -225,22 +226,9 @@ async function clientFolder(): Promise<string> {
   return mkdtemp(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'one-time-bench-client-'));
 }
 
-/** Runs curl; its standard output, or an error with what it printed when it fails (an error status too). */
-function curl(args: readonly string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile('curl', ['--silent', '--show-error', '--fail-with-body', ...args], { maxBuffer: MiB }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`curl ${args.at(-1) ?? ''} failed: ${stderr.trim()} ${stdout.slice(0, 300)}`));
-      else resolve(stdout);
-    });
-  });
-}
-
+/** `curl -o PATH`; a failure (an error status too) rejects with what curl printed. */
 async function curlDownload(downloadUrl: string, path: string): Promise<void> {
-  await curl(['-o', path, downloadUrl]);
-}
-
-async function fileChecked(path: string, content: Content): Promise<Checked> {
-  return checkStream(createReadStream(path, { highWaterMark: RAW_CHUNK }), content);
+  await promisify(execFile)('curl', ['--silent', '--show-error', '--fail', '-o', path, downloadUrl]);
 }
 
 const blobName = () => `${randomBytes(32).toString('base64url')}/0`;
@@ -304,7 +292,7 @@ async function measure(
   try {
     const received = join(folder, 'download.bin');
     download = await withPeakRss(api.pid, () => timed(() => curlDownload(upload.value.value, received)));
-    viaApi = await fileChecked(received, content);
+    viaApi = await rawRead(received, content);
   } finally {
     await rm(folder, { recursive: true, force: true });
   }

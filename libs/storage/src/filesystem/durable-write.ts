@@ -59,12 +59,9 @@ async function copy(source: Readable, fd: number, flush: BackgroundFlush): Promi
   let batch: Buffer[] = [];
   let batched = 0;
   let size = 0;
-  // The write in flight never rejects (a rejection nobody awaits yet would end the process): its error is
-  // kept here and thrown before the next write starts, or at the end.
-  let failure: { error: unknown } | undefined;
-  let inFlight: Promise<void> = Promise.resolve();
-  const settled = async (): Promise<void> => {
-    await inFlight;
+  let inFlight: Promise<Failure> = Promise.resolve(undefined);
+  const throwIfFailed = async (): Promise<void> => {
+    const failure = await inFlight;
     if (failure) throw failure.error;
   };
   try {
@@ -73,16 +70,8 @@ async function copy(source: Readable, fd: number, flush: BackgroundFlush): Promi
       batch.push(bytes);
       batched += bytes.length;
       if (batched >= BATCH_BYTES || batch.length >= BATCH_BUFFERS) {
-        await settled();
-        const [buffers, length] = [batch, batched];
-        inFlight = (async () => {
-          try {
-            await writeAll(fd, buffers, length);
-            flush.wrote(length);
-          } catch (error) {
-            failure = { error };
-          }
-        })();
+        await throwIfFailed();
+        inFlight = writeBatch(fd, batch, batched, flush);
         size += batched;
         batch = [];
         batched = 0;
@@ -91,9 +80,26 @@ async function copy(source: Readable, fd: number, flush: BackgroundFlush): Promi
   } finally {
     await inFlight; // never leave a write running under the caller: it closes the descriptor next
   }
-  await settled();
+  await throwIfFailed();
   await writeAll(fd, batch, batched);
   return size + batched;
+}
+
+/** What a batch write that failed left behind; undefined when it succeeded. */
+type Failure = { readonly error: unknown } | undefined;
+
+/**
+ * A batch write that resolves with its failure instead of rejecting: it runs while nobody awaits it yet, and a
+ * rejection nobody awaits would end the process.
+ */
+async function writeBatch(fd: number, buffers: Buffer[], length: number, flush: BackgroundFlush): Promise<Failure> {
+  try {
+    await writeAll(fd, buffers, length);
+    flush.wrote(length);
+    return undefined;
+  } catch (error) {
+    return { error };
+  }
 }
 
 async function writeAll(fd: number, buffers: Buffer[], length: number): Promise<void> {
