@@ -10,6 +10,7 @@
  * empty for an empty file) carries TAG_FINAL.
  */
 import { Transform, type TransformCallback } from 'node:stream';
+import { ChunkSlots } from './chunk-slots.ts';
 import { sodium } from './sodium.ts';
 
 export const CHUNK_BYTES = 64 * 1024;
@@ -17,6 +18,8 @@ const HEADER_BYTES = sodium.crypto_secretstream_xchacha20poly1305_HEADERBYTES;
 const A_BYTES = sodium.crypto_secretstream_xchacha20poly1305_ABYTES;
 const TAG_MESSAGE = sodium.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE;
 const TAG_FINAL = sodium.crypto_secretstream_xchacha20poly1305_TAG_FINAL;
+/** Full plaintext chunks one download keeps for reuse: more than its queues hold at once (3–5 seen). */
+const REUSED_CHUNKS = 16;
 
 /** Thrown when ciphertext is truncated, reordered or altered. */
 export class IntegrityError extends Error {
@@ -86,11 +89,16 @@ export function encryptStream(key: Buffer): Transform {
   });
 }
 
+/**
+ * Full plaintext chunks come from reused buffers (see chunk-slots.ts): a consumer that is done with a chunk
+ * hands it back with `recycleChunk`. Shorter chunks (the last one; small files) are allocated to size.
+ */
 export function decryptStream(key: Buffer): Transform {
+  const slots = new ChunkSlots(CHUNK_BYTES, REUSED_CHUNKS);
   const state = Buffer.alloc(sodium.crypto_secretstream_xchacha20poly1305_STATEBYTES);
   const header = Buffer.alloc(HEADER_BYTES);
   let headerFilled = 0;
-  // Ciphertext is gathered in one reused buffer; the only allocation per chunk is its plaintext.
+  // Ciphertext is gathered in one reused buffer; plaintext goes to reused slots once they come back.
   let cipher: Buffer = Buffer.alloc(0);
   let filled = 0;
   const tag = Buffer.alloc(1);
@@ -98,7 +106,7 @@ export function decryptStream(key: Buffer): Transform {
   const open = (length: number): Buffer => {
     if (finished) throw new IntegrityError('data after the final chunk');
     if (length < A_BYTES) throw new IntegrityError('truncated chunk');
-    const plain = Buffer.allocUnsafe(length - A_BYTES);
+    const plain = length === CHUNK_BYTES + A_BYTES ? slots.take() : Buffer.allocUnsafe(length - A_BYTES);
     try {
       sodium.crypto_secretstream_xchacha20poly1305_pull(state, plain, tag, cipher.subarray(0, length), null);
     } catch {

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { recycleChunk } from '@one-time/crypto';
 
 /**
  * Bytes `from`…`to` (inclusive) of `source`, which starts at byte `sourceStart`: the bytes before are read and
@@ -14,6 +15,7 @@ export function byteRange(source: Readable, sourceStart: number, from: number, t
         const end = Math.min(chunk.length, to + 1 - position);
         position += chunk.length;
         if (end > start) yield start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end);
+        else recycleChunk(chunk); // skipped (a resume decrypts and discards what comes before its offset)
         if (position > to) return; // leaving the loop destroys the source
       }
     })(),

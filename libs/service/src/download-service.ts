@@ -15,7 +15,7 @@ import {
   isWellFormedSessionSecret,
   sessionIdForSecret,
 } from '@one-time/core';
-import { decryptStream, open } from '@one-time/crypto';
+import { decryptStream, open, recycleChunk } from '@one-time/crypto';
 import type { Claim, FileRepository } from '@one-time/db';
 import type { BlobStore } from '@one-time/storage';
 import { systemClock, type Clock, type Log, type PurgeScheduler } from './ports.ts';
@@ -235,7 +235,10 @@ export class DownloadService {
   /** Files stored before parts carried their CRC: one extra read of the part, once per download. */
   async #crc32(blob: string, key: Buffer): Promise<number> {
     let value = 0;
-    for await (const chunk of await this.#plaintext(blob, key)) value = crc32(chunk as Buffer, value);
+    for await (const chunk of await this.#plaintext(blob, key)) {
+      value = crc32(chunk as Buffer, value);
+      recycleChunk(chunk as Buffer);
+    }
     return value;
   }
 

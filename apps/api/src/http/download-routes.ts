@@ -1,11 +1,11 @@
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { Router, type Request, type Response } from 'express';
 import { AppError, contentDisposition } from '@one-time/core';
 import { IntegrityError } from '@one-time/crypto';
 import { isInlineSafe, type DownloadService, type FileMeta, type Log } from '@one-time/service';
 import { parseRange, quoted, rangeStillValid, servedRange, type RangeAsked } from './byte-ranges.ts';
 import { sendSession, sessionSecretFrom } from './download-session.ts';
+import { writeStream } from './write-stream.ts';
 
 const INLINE_CSP = "sandbox; default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'";
 
@@ -24,10 +24,7 @@ export function downloadRoutes(
   /** Sends bytes `from`…`to` and reports whether the last byte of the file went out. */
   const send = async (res: Response, stream: Readable, to: number, size: number): Promise<boolean> => {
     try {
-      const sending = pipeline(stream, res);
-      // Counted on the side: pipeline has already made the stream flow, so this listener only observes.
-      stream.on('data', (chunk: Buffer) => onBytesOut(chunk.length));
-      await sending;
+      await writeStream(stream, res, onBytesOut);
       return to === size - 1;
     } catch (error) {
       // The client went away, or storage failed mid-stream: the response is cut off, never ended cleanly,
