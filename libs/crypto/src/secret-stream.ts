@@ -116,6 +116,10 @@ export function decryptStream(key: Buffer): Transform {
     return plain;
   };
   return new Transform({
+    // One chunk per read, as it was pushed: a byte-mode stream hands an async iterator everything it holds,
+    // concatenated into a fresh copy, which would bypass the reused buffers. One chunk buffered, as before.
+    readableObjectMode: true,
+    readableHighWaterMark: 1,
     transform(data: Buffer, _encoding, done: TransformCallback) {
       try {
         let rest = data;
@@ -147,7 +151,7 @@ export function decryptStream(key: Buffer): Transform {
         if (headerFilled < HEADER_BYTES) throw new IntegrityError('truncated header');
         const last = open(filled);
         if (!finished) throw new IntegrityError('the stream ended before its final chunk');
-        this.push(last);
+        if (last.length > 0) this.push(last); // an object-mode stream would pass an empty chunk on
         done();
       } catch (error) {
         done(error as Error);

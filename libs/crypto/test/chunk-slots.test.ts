@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { CHUNK_BYTES, ChunkSlots, decryptStream, encryptStream, recycleChunk } from '../src/index.ts';
 
 const key = randomBytes(32);
+/** The filesystem store's reads: a transform call opens at most two chunks. */
+const READ = 128 * 1024;
 
 /** Decrypts `cipher`, handing every chunk to `each` as it comes; the plaintext, as copies of the chunks. */
 async function decryptEach(cipher: Buffer, each: (chunk: Buffer) => void): Promise<Buffer> {
@@ -53,6 +55,20 @@ describe('decrypting into reused buffers', () => {
     });
     expect(received.equals(plain)).toBe(true);
     expect(memories.size).toBeLessThanOrEqual(3); // 20 full chunks through one or two buffers, and the last
+  });
+
+  it('gives an async iterator one chunk per read, in its reused buffer (not a concatenated copy)', async () => {
+    const cipher = await buffer(Readable.from([plain]).pipe(encryptStream(key)));
+    const lengths: number[] = [];
+    const memories = new Set<ArrayBufferLike>();
+    const reads = Array.from({ length: Math.ceil(cipher.length / READ) }, (_, i) => cipher.subarray(i * READ, (i + 1) * READ));
+    for await (const chunk of Readable.from(reads).pipe(decryptStream(key)) as AsyncIterable<Buffer>) {
+      lengths.push(chunk.length);
+      memories.add(chunk.buffer);
+      recycleChunk(chunk);
+    }
+    expect(lengths).toEqual([...Array<number>(20).fill(CHUNK_BYTES), 123]);
+    expect(memories.size).toBeLessThanOrEqual(3);
   });
 
   it('gives every chunk its own buffer to a consumer that hands none back', async () => {
