@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redactUrl } from '../apps/api/src/http/request-log.ts';
@@ -103,6 +104,34 @@ describe('request logs', () => {
     for (const other of ['logged.txt', 'secret-name', 'revoked.txt', 'cookie-secret-value', 'utm', 'downloads=2']) {
       expect(everything).not.toContain(other);
     }
+  });
+});
+
+describe('a download the client cuts off', () => {
+  it('is one info line without a stack, not a warning: the client may resume', async () => {
+    const content = Buffer.alloc(40 * 1024 * 1024, 7); // more than loopback socket buffers take at once
+    const answer = await uploadJson(stack.url, [{ field: 'file', filename: 'cut.bin', content }]);
+    const from = lines.length;
+    await new Promise<void>((resolve, reject) => {
+      const req = request(answer.downloadUrl, (res) => {
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', (error) => (req.destroyed ? undefined : reject(error)));
+      req.end();
+    });
+    let cut: Array<Entry & { msg?: string; err?: unknown }> = [];
+    for (let tries = 0; tries < 50 && cut.length === 0; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      cut = lines
+        .slice(from)
+        .map((line) => JSON.parse(line) as Entry & { msg?: string })
+        .filter((entry) => entry.msg?.startsWith('download'));
+    }
+    expect(cut.map((entry) => [entry.level, entry.msg])).toEqual([[30, 'download cut off by the client']]);
+    expect(cut[0]?.err).toBeUndefined();
   });
 });
 

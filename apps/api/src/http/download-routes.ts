@@ -29,7 +29,10 @@ export function downloadRoutes(
     } catch (error) {
       // The client went away, or storage failed mid-stream: the response is cut off, never ended cleanly,
       // so a partial file cannot pass for a whole one.
+      const clientLeft = res.destroyed; // already, before ours below: the client hung up
       if (error instanceof IntegrityError) log.error({ err: error }, 'stored file failed its integrity check; download aborted');
+      else if (clientLeft)
+        log.info({}, 'download cut off by the client'); // routine: it may resume
       else if (!res.writableFinished) log.warn({ err: error }, 'download stream ended early');
       res.destroy();
       return false;
