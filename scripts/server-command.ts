@@ -1,6 +1,6 @@
 /**
  * How `npm start` and the benchmark run the two processes: the bundles `scripts/build-server.ts` writes, with
- * the API's young generation kept small (1 MiB semi-spaces). Streaming leaves one short-lived Buffer per chunk;
+ * the API's young generation kept small (1 MiB semi-spaces). Streaming leaves one short-lived Buffer per read;
  * collected often, they keep the API's memory close to flat in file size (README, Speed and memory).
  *
  *   node scripts/server-command.ts api   → prints the arguments for `node`, one per line

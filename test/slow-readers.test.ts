@@ -39,7 +39,10 @@ function slowGet(url: string, headers: Record<string, string> = {}, pauseMs = 2,
         setTimeout(() => res.resume(), pauseMs);
       });
       res.on('end', done);
-      res.on('error', () => undefined); // the cut above
+      res.on('error', () => undefined); // the cut above, or the server's: 'close' below tells them apart
+      res.on('close', () => {
+        if (!res.complete && received < cutAfter) reject(new Error(`the answer stopped after ${received} bytes`));
+      });
     });
     req.on('error', (error) => (req.destroyed ? undefined : reject(error)));
     req.end();
