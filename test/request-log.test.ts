@@ -130,7 +130,7 @@ describe('a download the client cuts off', () => {
         .map((line) => JSON.parse(line) as Entry & { msg?: string })
         .filter((entry) => entry.msg?.startsWith('download'));
     }
-    expect(cut.map((entry) => [entry.level, entry.msg])).toEqual([[30, 'download cut off by the client']]);
+    expect(cut.map((entry) => [entry.level, entry.msg])).toEqual([[30, 'download cut off: the client left or stalled']]);
     expect(cut[0]?.err).toBeUndefined();
   });
 });

@@ -28,11 +28,11 @@ export function downloadRoutes(
       return to === size - 1;
     } catch (error) {
       // The client went away, or storage failed mid-stream: the response is cut off, never ended cleanly,
-      // so a partial file cannot pass for a whole one.
-      const clientLeft = res.destroyed; // already, before ours below: the client hung up
+      // so a partial file cannot pass for a whole one. A connection closed already (before ours below) is the
+      // client hanging up or stalling past the idle timeout: routine, it may resume, so no warning, no stack.
+      const connectionGone = res.destroyed;
       if (error instanceof IntegrityError) log.error({ err: error }, 'stored file failed its integrity check; download aborted');
-      else if (clientLeft)
-        log.info({}, 'download cut off by the client'); // routine: it may resume
+      else if (connectionGone) log.info({}, 'download cut off: the client left or stalled');
       else if (!res.writableFinished) log.warn({ err: error }, 'download stream ended early');
       res.destroy();
       return false;
