@@ -1,13 +1,12 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { request, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unzipSync } from 'fflate';
 import { fileIdForCode } from '@one-time/core';
-import { generatedFile, sha256, uploadJson, type UploadAnswer } from './support/http.ts';
+import { generatedFile, getAnswer, sha256, uploadJson, type Answer, type UploadAnswer } from './support/http.ts';
 import { cuttingProxy } from './support/cutting-proxy.ts';
 import { eventually, fileIsGone, startStack, type Stack } from './support/stack.ts';
 
@@ -26,37 +25,9 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-interface Answer {
-  readonly status: number;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: Buffer;
-  /** True when the body ended cleanly; false when this side cut it off. */
-  readonly complete: boolean;
-}
-
 /** One request; with `cutAfter`, the socket is dropped once that many body bytes arrived (a broken network). */
 function get(url: string, headers: Record<string, string> = {}, cutAfter = Infinity, method = 'GET'): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      let received = 0;
-      res.on('data', (chunk: Buffer) => {
-        const room = cutAfter - received;
-        chunks.push(chunk.length > room ? chunk.subarray(0, room) : chunk);
-        received += Math.min(chunk.length, room);
-        if (received >= cutAfter) {
-          req.destroy();
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), complete: false });
-        }
-      });
-      res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), complete: true }),
-      );
-      res.on('error', () => undefined); // the cut above
-    });
-    req.on('error', (error) => (req.destroyed ? undefined : reject(error)));
-    req.end();
-  });
+  return getAnswer(url, { headers, cutAfter, method });
 }
 
 const gone = (id: string) => fileIsGone(stack, id);

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sha256, uploadJson } from './support/http.ts';
+import { getAnswer, sha256, uploadJson } from './support/http.ts';
 import { startStack, type Stack } from './support/stack.ts';
 
 /**
@@ -19,35 +18,8 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-/** A GET read with a pause after every chunk; its status, body, and the session it opened. */
-function slowGet(url: string, headers: Record<string, string> = {}, pauseMs = 2, cutAfter = Infinity) {
-  return new Promise<{ status: number; body: Buffer; session: string }>((resolve, reject) => {
-    const req = request(url, { headers }, (res) => {
-      const chunks: Buffer[] = [];
-      let received = 0;
-      const done = () =>
-        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), session: String(res.headers['one-time-session']) });
-      res.on('data', (chunk: Buffer) => {
-        chunks.push(chunk);
-        received += chunk.length;
-        if (received >= cutAfter) {
-          req.destroy();
-          done();
-          return;
-        }
-        res.pause();
-        setTimeout(() => res.resume(), pauseMs);
-      });
-      res.on('end', done);
-      res.on('error', () => undefined); // the cut above, or the server's: 'close' below tells them apart
-      res.on('close', () => {
-        if (!res.complete && received < cutAfter) reject(new Error(`the answer stopped after ${received} bytes`));
-      });
-    });
-    req.on('error', (error) => (req.destroyed ? undefined : reject(error)));
-    req.end();
-  });
-}
+/** A reader that pauses after every chunk. */
+const SLOW = { pauseMs: 2 };
 
 describe('slow readers of large files', () => {
   it('get every byte of their own file, four at once (6 MiB each)', async () => {
@@ -55,7 +27,7 @@ describe('slow readers of large files', () => {
     const answers = await Promise.all(
       contents.map((content, i) => uploadJson(stack.url, [{ field: 'file', filename: `slow-${i}.bin`, content }])),
     );
-    const received = await Promise.all(answers.map((answer) => slowGet(answer.downloadUrl)));
+    const received = await Promise.all(answers.map((answer) => getAnswer(answer.downloadUrl, SLOW)));
     received.forEach((got, i) => {
       expect(got.status).toBe(200);
       expect(got.body.length).toBe(contents[i]?.length);
@@ -66,9 +38,13 @@ describe('slow readers of large files', () => {
   it('get every byte of a range that starts inside a chunk, read slowly', async () => {
     const content = randomBytes(40 * MiB);
     const answer = await uploadJson(stack.url, [{ field: 'file', filename: 'ranged.bin', content }]);
-    const first = await slowGet(answer.downloadUrl, {}, 0, MiB);
+    const first = await getAnswer(answer.downloadUrl, { cutAfter: MiB });
     const from = 3 * 64 * 1024 + 17; // not on a chunk's edge: the first chunk sent is a view of a reused buffer
-    const rest = await slowGet(answer.downloadUrl, { 'one-time-session': first.session, range: `bytes=${from}-` });
+    const session = String(first.headers['one-time-session']);
+    const rest = await getAnswer(answer.downloadUrl, {
+      ...SLOW,
+      headers: { 'one-time-session': session, range: `bytes=${from}-` },
+    });
     expect(rest.status).toBe(206);
     expect(rest.body.length).toBe(content.length - from);
     expect(sha256(rest.body)).toBe(sha256(content.subarray(from)));

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { ClientRequest } from 'node:http';
+import { request, type ClientRequest, type IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 
 export interface GeneratedFile {
@@ -124,5 +124,58 @@ export function drainedOrClosed(req: ClientRequest): Promise<void> {
     };
     req.on('drain', done);
     req.on('close', done);
+  });
+}
+
+export interface Answer {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Buffer;
+  /** True when the body ended cleanly; false when this side cut it off. */
+  readonly complete: boolean;
+}
+
+export interface GetOptions {
+  readonly headers?: Record<string, string>;
+  /** Drops the connection once this many body bytes arrived (a broken network); the body keeps exactly those. */
+  readonly cutAfter?: number;
+  readonly method?: string;
+  /** Pauses this long after every chunk (a reader slower than the server). */
+  readonly pauseMs?: number;
+}
+
+/** One request read to its end, or to `cutAfter`; rejects if the server stops the body before either. */
+export function getAnswer(url: string, options: GetOptions = {}): Promise<Answer> {
+  const { headers = {}, cutAfter = Infinity, method = 'GET', pauseMs = 0 } = options;
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      let received = 0;
+      const answer = (complete: boolean): Answer => ({
+        status: res.statusCode ?? 0,
+        headers: res.headers,
+        body: Buffer.concat(chunks),
+        complete,
+      });
+      res.on('data', (chunk: Buffer) => {
+        const room = cutAfter - received;
+        chunks.push(chunk.length > room ? chunk.subarray(0, room) : chunk);
+        received += Math.min(chunk.length, room);
+        if (received >= cutAfter) {
+          req.destroy();
+          resolve(answer(false));
+        } else if (pauseMs > 0) {
+          res.pause();
+          setTimeout(() => res.resume(), pauseMs);
+        }
+      });
+      res.on('end', () => resolve(answer(true)));
+      res.on('error', () => undefined); // the cut above, or the server's: 'close' below tells them apart
+      res.on('close', () => {
+        if (!res.complete && received < cutAfter) reject(new Error(`the answer stopped after ${received} bytes`));
+      });
+    });
+    req.on('error', (error) => (req.destroyed ? undefined : reject(error)));
+    req.end();
   });
 }

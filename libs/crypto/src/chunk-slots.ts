@@ -28,8 +28,8 @@ export class ChunkSlots {
   /** A buffer of `size` bytes whose content is garbage, to be overwritten whole. */
   take(): Buffer {
     const slot = this.#free.pop() ?? this.#make();
-    if (owners.get(slot.buffer) === this) this.#lent.set(slot.buffer, slot);
-    return slot;
+    if (slot) this.#lent.set(slot.buffer, slot);
+    return slot ?? Buffer.allocUnsafeSlow(this.#size);
   }
 
   /** Back to the free list if it is one of ours and out; a second hand-back of the same chunk does nothing. */
@@ -40,13 +40,13 @@ export class ChunkSlots {
     this.#free.push(slot);
   }
 
-  #make(): Buffer {
+  /** A new pooled buffer, or none once `max` are made (the caller then makes a plain one). */
+  #make(): Buffer | undefined {
+    if (this.#made === this.#max) return undefined;
+    this.#made++;
     // allocUnsafeSlow: memory of its own, never a share of Node's pool that another buffer also uses.
     const fresh = Buffer.allocUnsafeSlow(this.#size);
-    if (this.#made < this.#max) {
-      this.#made++;
-      owners.set(fresh.buffer, this);
-    }
+    owners.set(fresh.buffer, this);
     return fresh;
   }
 }

@@ -94,7 +94,7 @@ export function encryptStream(key: Buffer): Transform {
  * hands it back with `recycleChunk`. Shorter chunks (the last one; small files) are allocated to size.
  */
 export function decryptStream(key: Buffer): Transform {
-  const slots = new ChunkSlots(CHUNK_BYTES, REUSED_CHUNKS);
+  let slots: ChunkSlots | undefined; // made at the first full chunk: most files are smaller than one
   const state = Buffer.alloc(sodium.crypto_secretstream_xchacha20poly1305_STATEBYTES);
   const header = Buffer.alloc(HEADER_BYTES);
   let headerFilled = 0;
@@ -106,7 +106,10 @@ export function decryptStream(key: Buffer): Transform {
   const open = (length: number): Buffer => {
     if (finished) throw new IntegrityError('data after the final chunk');
     if (length < A_BYTES) throw new IntegrityError('truncated chunk');
-    const plain = length === CHUNK_BYTES + A_BYTES ? slots.take() : Buffer.allocUnsafe(length - A_BYTES);
+    const plain =
+      length === CHUNK_BYTES + A_BYTES
+        ? (slots ??= new ChunkSlots(CHUNK_BYTES, REUSED_CHUNKS)).take()
+        : Buffer.allocUnsafe(length - A_BYTES);
     try {
       sodium.crypto_secretstream_xchacha20poly1305_pull(state, plain, tag, cipher.subarray(0, length), null);
     } catch {
