@@ -220,6 +220,18 @@ describe('SqliteFileRepository (SQLite only)', () => {
       await expect(repo.ping()).rejects.toBeInstanceOf(AppError);
       expect(await open().findById(id)).toMatchObject({ state: 'ready', downloadsLeft: 2 });
     });
+
+    it('commits the writes already asked for (they wait for the end of the turn) before it closes', async () => {
+      const repo = open();
+      await repo.init();
+      const id = await givenReady(repo, { downloads: 2 });
+      const claimed = repo.claim(id, new Date(), minutesFromNow(1));
+      const revoked = repo.expireNow(id, new Date());
+      await repo.close();
+      expect(await claimed).toMatchObject({ file: { id, downloadsLeft: 1 } });
+      expect(await revoked).toBe(true);
+      expect(await open().findById(id)).toMatchObject({ downloadsLeft: 1, activeStreams: 1 });
+    });
   });
 
   describe('several connections on one file', () => {

@@ -1,6 +1,7 @@
 import type { DatabaseSync, SQLInputValue, SQLOutputValue, StatementSync } from 'node:sqlite';
 import type { FilePart, FileRecord } from '@one-time/core';
 import type { Claim, FileRepository, NewUpload, ReadyFile } from '../file-repository.ts';
+import { GroupCommit } from './group-commit.ts';
 import { DEFAULT_BUSY_TIMEOUT_MS, openDatabase } from './open-database.ts';
 import { SQL, type QueryName } from './queries.ts';
 import { partJson, partsJson, text, toFileRecord } from './rows.ts';
@@ -31,14 +32,16 @@ const DEFAULT_CHECKPOINT_DELAY_MS = 1_000;
  * The SQLite implementation, on `node:sqlite` (no native addon). Several processes may open the same file:
  * every state change is one conditional statement, which SQLite's write lock makes atomic across them.
  *
- * Calls are synchronous underneath (microseconds each, on prepared statements cached per connection); the
- * methods return promises only to fit the port. Purged records are wiped from the WAL by a debounced
+ * Calls are synchronous underneath (microseconds each, on prepared statements cached per connection). Reads
+ * run at once; writes asked for in the same turn of the event loop commit together (GroupCommit), and each
+ * settles once its batch has committed. Purged records are wiped from the WAL by a debounced
  * checkpoint (see WalCheckpointer); `checkpoint()` runs one on demand, and `close()` runs a last one.
  */
 export class SqliteFileRepository implements FileRepository {
   readonly #db: DatabaseSync;
   readonly #statements = new Map<QueryName, StatementSync>();
   readonly #checkpointer: WalCheckpointer;
+  readonly #commits: GroupCommit;
 
   /** Opens the file at once: throws `AppError('DATABASE_UNAVAILABLE')` naming the file and the reason. */
   constructor(options: SqliteFileRepositoryOptions) {
@@ -48,15 +51,17 @@ export class SqliteFileRepository implements FileRepository {
       delayMs: options.checkpointDelayMs ?? DEFAULT_CHECKPOINT_DELAY_MS,
       busyTimeoutMs,
     });
+    this.#commits = new GroupCommit(this.#db, toAppError);
   }
 
   init(): Promise<void> {
+    this.#commits.flush();
     // One write transaction: processes starting together see either no schema or all of it.
     return this.#call(() => inTransaction(this.#db, () => this.#db.exec(SCHEMA_SQL)));
   }
 
   createUpload(upload: NewUpload): Promise<void> {
-    return this.#call(() => {
+    return this.#write(() => {
       this.#run('createUpload', {
         id: upload.id,
         createdAt: upload.createdAt.getTime(),
@@ -68,11 +73,11 @@ export class SqliteFileRepository implements FileRepository {
   }
 
   addPart(id: string, part: FilePart): Promise<boolean> {
-    return this.#call(() => this.#run('addPart', { id, part: JSON.stringify(partJson(part)) }) === 1);
+    return this.#write(() => this.#run('addPart', { id, part: JSON.stringify(partJson(part)) }) === 1);
   }
 
   markReady(id: string, file: ReadyFile): Promise<boolean> {
-    return this.#call(() => {
+    return this.#write(() => {
       const changes = this.#run('markReady', {
         id,
         size: file.size,
@@ -85,7 +90,7 @@ export class SqliteFileRepository implements FileRepository {
   }
 
   deleteUpload(id: string): Promise<void> {
-    return this.#call(() => {
+    return this.#write(() => {
       if (this.#run('deleteUpload', { id }) === 1) this.#checkpointer.schedule();
     });
   }
@@ -95,7 +100,7 @@ export class SqliteFileRepository implements FileRepository {
   }
 
   claim(id: string, now: Date, leaseUntil: Date): Promise<Claim | null> {
-    return this.#call(() => {
+    return this.#write(() => {
       const row = this.#get('claim', { id, now: now.getTime(), leaseUntil: leaseUntil.getTime() });
       // The handle is the row itself: a claim is counted in the row, there is no ticket to point at.
       return row ? { file: toFileRecord(row), handle: id } : null;
@@ -103,51 +108,51 @@ export class SqliteFileRepository implements FileRepository {
   }
 
   openSession(claim: Claim, sessionId: string, until: Date): Promise<Claim> {
-    return this.#call(() => {
+    return this.#write(() => {
       this.#run('openSession', { session: sessionId, id: claim.file.id, until: until.getTime() });
       return { ...claim, session: sessionId };
     });
   }
 
   resume(id: string, sessionId: string, now: Date, leaseUntil: Date): Promise<Claim | null> {
-    return this.#call(() => {
+    return this.#write(() => {
       const row = this.#get('resume', { id, session: sessionId, now: now.getTime(), leaseUntil: leaseUntil.getTime() });
       return row ? { file: toFileRecord(row), handle: id, session: sessionId } : null;
     });
   }
 
   closeSession(claim: Claim): Promise<void> {
-    return this.#call(() => {
+    return this.#write(() => {
       if (claim.session !== undefined) this.#run('closeSession', { session: claim.session });
     });
   }
 
   releaseClaim(claim: Claim): Promise<void> {
-    return this.#call(() => {
+    return this.#write(() => {
       this.#run('releaseClaim', { id: claim.handle });
     });
   }
 
   renewLease(claim: Claim, leaseUntil: Date): Promise<void> {
-    return this.#call(() => {
+    return this.#write(() => {
       this.#run('renewLease', { id: claim.handle, leaseUntil: leaseUntil.getTime() });
     });
   }
 
   endStream(claim: Claim, now: Date): Promise<boolean> {
-    return this.#call(() => this.#get('endStream', { id: claim.handle, now: now.getTime() })?.due === 1);
+    return this.#write(() => this.#get('endStream', { id: claim.handle, now: now.getTime() })?.due === 1);
   }
 
   expireNow(id: string, now: Date): Promise<boolean> {
-    return this.#call(() => this.#run('expireNow', { id, now: now.getTime() }) === 1);
+    return this.#write(() => this.#run('expireNow', { id, now: now.getTime() }) === 1);
   }
 
   beginPurge(id: string, now: Date): Promise<FileRecord | null> {
-    return this.#call(() => recordOrNull(this.#get('beginPurge', { id, now: now.getTime() })));
+    return this.#write(() => recordOrNull(this.#get('beginPurge', { id, now: now.getTime() })));
   }
 
   deletePurged(id: string): Promise<void> {
-    return this.#call(() => {
+    return this.#write(() => {
       if (this.#run('deletePurged', { id }) === 1) this.#checkpointer.schedule();
     });
   }
@@ -182,6 +187,7 @@ export class SqliteFileRepository implements FileRepository {
    */
   checkpoint(): Promise<boolean> {
     return this.#call(() => {
+      this.#commits.flush();
       this.#checkpointer.stop();
       const done = this.#checkpointer.checkpointNow();
       if (!done) this.#checkpointer.schedule();
@@ -192,6 +198,7 @@ export class SqliteFileRepository implements FileRepository {
   /** A last checkpoint (purged records leave the WAL), then the handle is closed. A second call does nothing. */
   close(): Promise<void> {
     if (!this.#db.isOpen) return Promise.resolve();
+    this.#commits.flush(); // writes already asked for are committed, not dropped
     this.#checkpointer.stop();
     return this.#call(() => {
       try {
@@ -203,7 +210,12 @@ export class SqliteFileRepository implements FileRepository {
     });
   }
 
-  /** Runs one synchronous database call as the port's promise; any failure becomes DATABASE_UNAVAILABLE. */
+  /** A state change: runs in the next group commit (see GroupCommit); any failure becomes DATABASE_UNAVAILABLE. */
+  #write<T>(work: () => T): Promise<T> {
+    return this.#commits.run(work);
+  }
+
+  /** A read (or a write of its own transaction): runs now; any failure becomes DATABASE_UNAVAILABLE. */
   #call<T>(work: () => T): Promise<T> {
     try {
       return Promise.resolve(work());
