@@ -1,9 +1,10 @@
 import type { RequestHandler } from 'express';
 import { rateLimit } from 'express-rate-limit';
-import { RedisStore, type RedisReply } from 'rate-limit-redis';
 import type { Redis } from 'ioredis';
 import { AppError, type Config } from '@one-time/core';
 import type { Log } from '@one-time/service';
+import { RedisHitCounter } from './redis-hit-counter.ts';
+import { RedisRateStore } from './redis-rate-store.ts';
 
 export interface RateLimiters {
   readonly uploads: RequestHandler;
@@ -11,24 +12,8 @@ export interface RateLimiters {
   readonly revokes: RequestHandler;
 }
 
-/** A SHA no script has: EVALSHA answers NOSCRIPT, and rate-limit-redis loads its script again. */
-const UNKNOWN_SCRIPT_SHA = '0'.repeat(40);
 /** While Redis is away every request would warn; one warning per limiter and this interval is enough. */
 const STORE_WARNING_INTERVAL_MS = 10_000;
-
-/**
- * rate-limit-redis keeps the promise of its counting script's SHA. A load that failed (Redis away at that
- * moment) would be awaited, and fail, by every later count, disabling the limit for good; forget it instead.
- */
-class ReloadingRedisStore extends RedisStore {
-  override loadIncrementScript(key?: string): Promise<string> {
-    const loading = super.loadIncrementScript(key);
-    loading.catch(() => {
-      if (this.incrementScriptSha === loading) this.incrementScriptSha = Promise.resolve(UNKNOWN_SCRIPT_SHA);
-    });
-    return loading;
-  }
-}
 
 /**
  * Per-client-IP limits, counted in Redis (keys under the queue prefix) so every API replica shares them. Over
@@ -36,6 +21,7 @@ class ReloadingRedisStore extends RedisStore {
  * through with a warning: an outage of the counter must not take the service down with it.
  */
 export function rateLimiters(config: Config, redis: Redis, log: Log): RateLimiters {
+  const counter = new RedisHitCounter(redis, config.rateLimits.windowMs);
   const limiter = (name: string, limit: number): RequestHandler => {
     let lastStoreWarning = 0;
     return rateLimit({
@@ -46,11 +32,8 @@ export function rateLimiters(config: Config, redis: Redis, log: Log): RateLimite
       passOnStoreError: true,
       // A CORS preflight asks for nothing; it must not use up a client's uploads.
       skip: (req) => req.method === 'OPTIONS',
-      store: new ReloadingRedisStore({
-        prefix: `${config.redis.queuePrefix}:rate:${name}:`,
-        // ioredis sends any command through `call`; the producer connection fails at once while Redis is away.
-        sendCommand: (command: string, ...args: string[]) => redis.call(command, ...args) as Promise<RedisReply>,
-      }),
+      // The producer connection fails at once while Redis is away, so a request never waits for it.
+      store: new RedisRateStore(counter, redis, `${config.redis.queuePrefix}:rate:${name}:`),
       logger: {
         warn: (error) => log.warn({ err: error, limiter: name }, 'rate limiter warning'),
         // Runtime store failures come with a message; misconfigurations found by the library's checks do not.
