@@ -163,6 +163,34 @@ describe('FilesystemBlobStore on disk', () => {
     await expect.poll(async () => (await readdir('/proc/self/fd')).length).toBe(before);
   });
 
+  it('reads blobs of every size around its read edges (16 KiB head, 64 KiB whole) byte for byte', async () => {
+    for (const size of [0, 1, 16 * 1024 - 1, 16 * 1024, 16 * 1024 + 1, 64 * 1024, 64 * 1024 + 1, 200_003]) {
+      const name = `${newFileId()}/0`;
+      const content = randomBytes(size);
+      await store.write(name, Readable.from(size === 0 ? [] : [content]));
+      const read = await store.read(name);
+      expect({ size, reported: read.size }).toEqual({ size, reported: size });
+      expect((await readAll(read.stream)).equals(content)).toBe(true);
+    }
+  });
+
+  it('reads a folder where a blob should be as a missing blob, and leaves it alone', async () => {
+    const fileId = newFileId();
+    await mkdir(join(root, `${fileId}.0`));
+    await expect(store.read(`${fileId}/0`)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect((await stat(join(root, `${fileId}.0`))).isDirectory()).toBe(true);
+  });
+
+  it('deletes what a cut-off write left when there is no blob, and only one file when there is', async () => {
+    const fileId = newFileId();
+    await writeFile(join(root, `${fileId}.0.partial`), 'left by a crash');
+    await store.delete(`${fileId}/0`);
+    expect(await readdir(root)).toEqual([]);
+    await store.write(`${fileId}/1`, Readable.from([Buffer.from('complete')]));
+    await store.delete(`${fileId}/1`);
+    expect(await readdir(root)).toEqual([]);
+  });
+
   it('reports a removed folder as STORAGE_UNAVAILABLE', async () => {
     await rm(root, { recursive: true });
     await expect(store.ping()).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE' });

@@ -63,9 +63,13 @@ export function renamePath(from: string, to: string): Promise<void> {
   });
 }
 
-/** Removes a file; one that is not there is no error. */
-export function unlinkPath(path: string): Promise<void> {
+/** Removes a file; one that is not there is no error. Resolves true when there was one. */
+export function unlinkPath(path: string): Promise<boolean> {
   return new Promise((resolve, reject) => {
-    fs.unlink(path, (error) => (error && error.code !== 'ENOENT' ? reject(error) : resolve()));
+    fs.unlink(path, (error) => {
+      if (!error) resolve(true);
+      else if (error.code === 'ENOENT') resolve(false);
+      else reject(error);
+    });
   });
 }

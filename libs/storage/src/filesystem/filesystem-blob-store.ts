@@ -76,26 +76,35 @@ export class FilesystemBlobStore implements BlobStore {
     });
     let whole: Buffer;
     try {
-      const found = await fstatFd(fd);
-      if (!found.isFile()) throw new AppError('NOT_FOUND');
-      const size = found.size;
-      if (size > WHOLE_READ) {
-        // `end` lets the stream stop without one more read to find the end of the file; it closes the descriptor.
-        const stream = createReadStream(path, { fd, start: 0, end: size - 1, highWaterMark: READ_CHUNK, autoClose: true });
-        return { stream, size };
+      const head = await readHead(fd);
+      if (head) {
+        whole = head;
+      } else {
+        const size = (await fstatFd(fd)).size;
+        if (size > WHOLE_READ) {
+          // `end` lets the stream stop without one more read to find the end of the file; it closes the descriptor.
+          const stream = createReadStream(path, { fd, start: 0, end: size - 1, highWaterMark: READ_CHUNK, autoClose: true });
+          return { stream, size };
+        }
+        whole = await readWhole(fd, path, size);
       }
-      whole = await readWhole(fd, path, size);
     } catch (error) {
       await closeFd(fd).catch(() => undefined);
-      throw storageError(error);
+      throw errno(error) === 'EISDIR' ? new AppError('NOT_FOUND') : storageError(error);
     }
     // Closed once, here, whatever the outcome: the bytes are read, and a descriptor is never closed twice.
     await closeFd(fd).catch(() => undefined);
     return { stream: Readable.from(whole.length === 0 ? [] : [whole], { objectMode: false }), size: whole.length };
   }
 
+  /**
+   * The blob, or what a cut-off write left of it. A blob that was written completely has no partial file (the
+   * rename took it), so the partial one is looked for only when there is no blob: one unlink per purge.
+   */
   async delete(name: string): Promise<void> {
-    await Promise.all(this.#layout.removable(name).map((path) => removeFile(path)));
+    const [first, ...rest] = this.#layout.removable(name);
+    if (first !== undefined && (await removeFile(first))) return;
+    await Promise.all(rest.map((path) => removeFile(path)));
   }
 
   async exists(name: string): Promise<boolean> {
@@ -133,10 +142,28 @@ export class FilesystemBlobStore implements BlobStore {
 
 /**
  * Unlinks without a folder sync: should a crash undo the unlink, the file comes back without a record and
- * reconciliation removes it again. A file that is not there is not an error (a blob's `.partial` rarely is).
+ * reconciliation removes it again. A file that is not there is not an error; resolves whether there was one.
  */
-async function removeFile(path: string): Promise<void> {
-  await io(() => unlinkPath(path));
+async function removeFile(path: string): Promise<boolean> {
+  return io(() => unlinkPath(path));
+}
+
+/**
+ * A small blob is usually read whole with one read into a buffer this large, without asking its size first (one
+ * trip to the thread pool fewer per download). A file that fills it may be larger: its size is then asked for.
+ */
+const HEAD_READ = 16 * 1024;
+
+/** The whole file when it is shorter than HEAD_READ, else undefined. A folder fails with EISDIR. */
+async function readHead(fd: number): Promise<Buffer | undefined> {
+  const buffer = Buffer.allocUnsafe(HEAD_READ);
+  let filled = 0;
+  for (;;) {
+    const read = await readFd(fd, buffer.subarray(filled), HEAD_READ - filled, filled);
+    if (read === 0) return buffer.subarray(0, filled);
+    filled += read;
+    if (filled === HEAD_READ) return undefined;
+  }
 }
 
 /**
