@@ -1,4 +1,5 @@
 export * from './coalesced-run.ts';
+export * from './turn-batch.ts';
 export * from './config.ts';
 export * from './duration.ts';
 export * from './errors.ts';

@@ -1,5 +1,6 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { TurnBatch } from '@one-time/core';
 import {
   JOB_SCHEMAS,
   PURGE_QUEUE,
@@ -30,6 +31,13 @@ export class PurgeQueue {
   readonly #connection: Redis;
   /** Slot ends whose job this process added, oldest first (a Set keeps insertion order). */
   readonly #slotsAdded = new Set<number>();
+  /** The files purged in one turn, whose jobs are looked up together (see `forgetFile`). */
+  readonly #forgetting = new TurnBatch<string, void>(async (fileIds) => {
+    if ((await this.#connection.exists(...fileIds.flatMap((fileId) => this.#jobKeys(fileId)))) === 0) {
+      return fileIds.map(() => ({ status: 'fulfilled', value: undefined }));
+    }
+    return Promise.allSettled(fileIds.map((fileId) => this.#forgetOne(fileId)));
+  });
 
   constructor(connection: Redis, prefix: string) {
     this.#connection = connection;
@@ -59,14 +67,22 @@ export class PurgeQueue {
 
   /**
    * Drops every job still waiting for a purged file, so the queue keeps no trace of it. Most files have none
-   * (expiry goes by slot): one EXISTS over the possible job keys says so, and only then are they removed. A job
-   * added between the two steps finds nothing to purge when it runs and removes itself on completion; a job
+   * (expiry goes by slot): the files purged in one turn of the event loop are looked up together, with one
+   * EXISTS over all their possible job keys, and only when that finds one is each file looked at on its own.
+   * A job added between the steps finds nothing to purge when it runs and removes itself on completion; a job
    * that is running right now is locked and stays until it completes.
    */
-  async forgetFile(fileId: string): Promise<void> {
-    const jobIds = PURGE_REASONS.map((reason) => purgeJobId(fileId, reason));
-    if ((await this.#connection.exists(...jobIds.map((jobId) => this.queue.toKey(jobId)))) === 0) return;
-    await Promise.all(jobIds.map((jobId) => this.queue.remove(jobId)));
+  forgetFile(fileId: string): Promise<void> {
+    return this.#forgetting.add(fileId);
+  }
+
+  async #forgetOne(fileId: string): Promise<void> {
+    if ((await this.#connection.exists(...this.#jobKeys(fileId))) === 0) return;
+    await Promise.all(PURGE_REASONS.map((reason) => this.queue.remove(purgeJobId(fileId, reason))));
+  }
+
+  #jobKeys(fileId: string): string[] {
+    return PURGE_REASONS.map((reason) => this.queue.toKey(purgeJobId(fileId, reason)));
   }
 
   #remember(until: number): void {

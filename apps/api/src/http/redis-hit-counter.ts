@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ClientRateLimitInfo } from 'express-rate-limit';
 import type { Redis } from 'ioredis';
+import { TurnBatch } from '@one-time/core';
 
 /**
  * Counts a hit on every key given, in fixed windows: a key that is missing or has no expiry starts a window of
@@ -23,12 +24,6 @@ end
 return answer`;
 const COUNT_HITS_SHA = createHash('sha1').update(COUNT_HITS).digest('hex');
 
-interface Waiting {
-  readonly key: string;
-  readonly resolve: (info: ClientRateLimitInfo) => void;
-  readonly reject: (error: unknown) => void;
-}
-
 /**
  * The hit counts behind the rate limits, in Redis so that every API process and replica shares them. The
  * hits asked for during one turn of the event loop, whatever their limiter, travel as ONE script call (EVALSHA,
@@ -42,8 +37,7 @@ interface Waiting {
 export class RedisHitCounter {
   readonly #redis: Redis;
   readonly #windowMs: number;
-  #waiting: Waiting[] = [];
-  #scheduled: NodeJS.Immediate | undefined;
+  readonly #batch = new TurnBatch<string, ClientRateLimitInfo>((keys) => this.#countHits(keys));
 
   constructor(redis: Redis, windowMs: number) {
     this.#redis = redis;
@@ -52,30 +46,19 @@ export class RedisHitCounter {
 
   /** Counts one hit on `key`; resolves its hits in the current window and when that window ends. */
   hit(key: string): Promise<ClientRateLimitInfo> {
-    return new Promise((resolve, reject) => {
-      this.#waiting.push({ key, resolve, reject });
-      this.#scheduled ??= setImmediate(() => void this.#send());
-    });
+    return this.#batch.add(key);
   }
 
-  async #send(): Promise<void> {
-    this.#scheduled = undefined;
-    const batch = this.#waiting;
-    this.#waiting = [];
-    let answer: number[];
-    try {
-      answer = parseAnswer(await this.#countHits(batch.map((waiting) => waiting.key)), batch.length);
-    } catch (error) {
-      for (const waiting of batch) waiting.reject(error);
-      return;
-    }
+  async #countHits(keys: readonly string[]): Promise<Array<PromiseFulfilledResult<ClientRateLimitInfo>>> {
+    const answer = parseAnswer(await this.#runScript(keys), keys.length);
     const now = Date.now();
-    batch.forEach((waiting, i) => {
-      waiting.resolve({ totalHits: answer[2 * i]!, resetTime: new Date(now + answer[2 * i + 1]!) });
-    });
+    return keys.map((_key, i) => ({
+      status: 'fulfilled',
+      value: { totalHits: answer[2 * i]!, resetTime: new Date(now + answer[2 * i + 1]!) },
+    }));
   }
 
-  async #countHits(keys: readonly string[]): Promise<unknown> {
+  async #runScript(keys: readonly string[]): Promise<unknown> {
     const args = [keys.length, ...keys, this.#windowMs] as const;
     try {
       return await this.#redis.evalsha(COUNT_HITS_SHA, ...args);
