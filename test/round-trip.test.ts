@@ -48,6 +48,26 @@ describe('upload once, download once', () => {
     expect(body.error.message).toMatch(/unknown, used up, expired or revoked/);
   });
 
+  it.each([64 * 1024 - 1, 64 * 1024, 64 * 1024 + 1])(
+    'answers the same on both sides of the whole-part edge: %i bytes of text, by POST and PUT',
+    async (size) => {
+      // Two-byte characters, so one is cut at every chunk edge; the last byte may end a character or start one.
+      const text = Buffer.alloc(size, Buffer.from('é'));
+      const valid = size % 2 === 0;
+      const posted = await uploadJson(stack.url, [{ field: 'file', filename: 'edge.txt', content: text }]);
+      const put = await fetch(`${stack.url}/upload/edge.txt`, {
+        method: 'PUT',
+        body: text,
+        headers: { accept: 'application/json' },
+      });
+      for (const { downloadUrl } of [posted, (await put.json()) as { downloadUrl: string }]) {
+        const download = await fetch(downloadUrl);
+        expect(download.headers.get('content-type')).toBe(valid ? 'text/plain; charset=utf-8' : 'application/octet-stream');
+        expect(Buffer.from(await download.arrayBuffer()).equals(text)).toBe(true);
+      }
+    },
+  );
+
   it('accepts the original curl form field and answers curl with the link as plain text', async () => {
     const { body, contentType } = multipart([
       { field: 'total_files', filename: 'namefile.txt', contentType: 'text/plain', content: 'hello' },

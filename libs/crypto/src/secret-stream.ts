@@ -36,6 +36,52 @@ export function encryptedSize(plainBytes: number): number {
 }
 
 /**
+ * The whole of a small file at once: the same layout `encryptStream` makes (a fresh header, then chunks of
+ * CHUNK_BYTES, the last one marked final), without a stream around it. Either side can open what the other made.
+ */
+export function encryptWhole(key: Buffer, plain: Buffer): Buffer {
+  const state = Buffer.alloc(sodium.crypto_secretstream_xchacha20poly1305_STATEBYTES);
+  const sealed = Buffer.allocUnsafe(encryptedSize(plain.length));
+  sodium.crypto_secretstream_xchacha20poly1305_init_push(state, sealed.subarray(0, HEADER_BYTES), key);
+  let at = HEADER_BYTES;
+  for (let from = 0; ; from += CHUNK_BYTES) {
+    const chunk = plain.subarray(from, from + CHUNK_BYTES);
+    const last = from + CHUNK_BYTES >= plain.length;
+    const out = sealed.subarray(at, at + chunk.length + A_BYTES);
+    sodium.crypto_secretstream_xchacha20poly1305_push(state, out, chunk, null, last ? TAG_FINAL : TAG_MESSAGE);
+    at += out.length;
+    if (last) return sealed;
+  }
+}
+
+/** Opens what `encryptWhole` or `encryptStream` made, at once; throws IntegrityError as `decryptStream` fails. */
+export function decryptWhole(key: Buffer, sealed: Buffer): Buffer {
+  if (sealed.length < HEADER_BYTES) throw new IntegrityError('truncated header');
+  const state = Buffer.alloc(sodium.crypto_secretstream_xchacha20poly1305_STATEBYTES);
+  sodium.crypto_secretstream_xchacha20poly1305_init_pull(state, sealed.subarray(0, HEADER_BYTES), key);
+  const plain = Buffer.allocUnsafe(Math.max(0, sealed.length - HEADER_BYTES - A_BYTES));
+  const tag = Buffer.alloc(1);
+  let [at, filled] = [HEADER_BYTES, 0];
+  for (;;) {
+    const length = Math.min(CHUNK_BYTES + A_BYTES, sealed.length - at);
+    if (length < A_BYTES)
+      throw new IntegrityError(at === sealed.length ? 'the stream ended before its final chunk' : 'truncated chunk');
+    try {
+      const out = plain.subarray(filled, filled + length - A_BYTES);
+      sodium.crypto_secretstream_xchacha20poly1305_pull(state, out, tag, sealed.subarray(at, at + length), null);
+    } catch {
+      throw new IntegrityError('a chunk failed authentication');
+    }
+    at += length;
+    filled += length - A_BYTES;
+    if (tag[0] === TAG_FINAL) {
+      if (at !== sealed.length) throw new IntegrityError('data after the final chunk');
+      return plain.subarray(0, filled);
+    }
+  }
+}
+
+/**
  * A buffer that holds `filled` bytes and grows, up to `max`, to take `more`. Files are mostly small: sizing the
  * working buffers to the data (rather than a full chunk up front) saves a 64 KiB allocation, and the garbage
  * collection it brings, per small transfer; a large one grows it to a full chunk within its first few reads.

@@ -3,7 +3,17 @@ import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { describe, expect, it } from 'vitest';
 import { fileIdForCode, fileKeyForCode, generateCode } from '@one-time/core';
-import { CHUNK_BYTES, IntegrityError, decryptStream, encryptStream, encryptedSize, open, seal } from '../src/index.ts';
+import {
+  CHUNK_BYTES,
+  IntegrityError,
+  decryptStream,
+  decryptWhole,
+  encryptStream,
+  encryptWhole,
+  encryptedSize,
+  open,
+  seal,
+} from '../src/index.ts';
 
 const key = randomBytes(32);
 const encrypt = (data: Buffer, k = key) => buffer(Readable.from([data]).pipe(encryptStream(k)));
@@ -39,6 +49,19 @@ describe('secret stream', () => {
     expect(await buffer(Readable.from(cipherPieces).pipe(decryptStream(key)))).toEqual(plain);
   });
 
+  it.each([0, 1, 1024, CHUNK_BYTES - 1, CHUNK_BYTES, CHUNK_BYTES + 1, 2 * CHUNK_BYTES + 7])(
+    'encrypts and decrypts %i bytes whole, in the layout the streams make and read',
+    async (size) => {
+      const plain = randomBytes(size);
+      const whole = encryptWhole(key, plain);
+      expect(whole.length).toBe(encryptedSize(size));
+      expect(await decrypt(whole)).toEqual(plain);
+      expect(decryptWhole(key, whole)).toEqual(plain);
+      expect(decryptWhole(key, await encrypt(plain))).toEqual(plain);
+      expect(encryptWhole(key, plain).equals(whole)).toBe(false); // a fresh header (nonce) each time
+    },
+  );
+
   it('detects a flipped byte, truncation, a dropped or swapped chunk, and the wrong key', async () => {
     const cipher = await encrypt(randomBytes(3 * CHUNK_BYTES));
     const flipped = Buffer.from(cipher);
@@ -53,10 +76,16 @@ describe('secret stream', () => {
       swapped: Buffer.concat([header, chunks[1]!, chunks[0]!, chunks[2]!]),
       'header only': header,
     };
-    for (const [name, data] of Object.entries(cases)) {
+    for (const [name, data] of Object.entries({
+      ...cases,
+      'data after the final chunk': Buffer.concat([cipher, chunks[0]!]),
+      'cut inside the header': header.subarray(0, 10),
+    })) {
       await expect(decrypt(data), name).rejects.toBeInstanceOf(IntegrityError);
+      expect(() => decryptWhole(key, data), name).toThrow(IntegrityError);
     }
     await expect(decrypt(cipher, randomBytes(32))).rejects.toBeInstanceOf(IntegrityError);
+    expect(() => decryptWhole(randomBytes(32), cipher)).toThrow(IntegrityError);
   });
 });
 

@@ -15,7 +15,7 @@ import {
   isWellFormedSessionSecret,
   sessionIdForSecret,
 } from '@one-time/core';
-import { decryptStream, open, recycleChunk } from '@one-time/crypto';
+import { decryptStream, decryptWhole, open, recycleChunk } from '@one-time/crypto';
 import type { Claim, FileRepository } from '@one-time/db';
 import type { BlobStore } from '@one-time/storage';
 import { systemClock, type Clock, type Log, type PurgeScheduler } from './ports.ts';
@@ -227,9 +227,14 @@ export class DownloadService {
     return { meta, read: (from, to) => Promise.resolve(read(from, to)) };
   }
 
-  /** Decrypts as it streams; a failed integrity check errors the stream, so the response is aborted. */
+  /**
+   * Decrypts as it streams; a failed integrity check errors the stream, so the response is aborted. A blob the
+   * store read whole (a small one) is decrypted whole, when the stream is first read: one chunk, no stages.
+   */
   async #plaintext(blob: string, key: Buffer): Promise<Readable> {
-    return pipeline((await this.#deps.blobs.read(blob)).stream, decryptStream(key), () => undefined);
+    const read = await this.#deps.blobs.read(blob);
+    if (read.bytes) return decryptedWhenRead(read.bytes, key);
+    return pipeline(read.stream, decryptStream(key), () => undefined);
   }
 
   /** Files stored before parts carried their CRC: one extra read of the part, once per download. */
@@ -297,6 +302,23 @@ export class DownloadService {
 function fileIdFrom(code: string): string {
   if (!isWellFormedCode(code)) throw new AppError('INVALID_CODE');
   return fileIdForCode(code);
+}
+
+/** One chunk, decrypted on the first read: a failed check errors the stream, as the streaming path does. */
+function decryptedWhenRead(sealed: Buffer, key: Buffer): Readable {
+  return new Readable({
+    read() {
+      let plain: Buffer;
+      try {
+        plain = decryptWhole(key, sealed);
+      } catch (error) {
+        this.destroy(error as Error);
+        return;
+      }
+      if (plain.length > 0) this.push(plain);
+      this.push(null);
+    },
+  });
 }
 
 /** The stream itself when the whole of it is wanted (most downloads): no extra stage per chunk. */

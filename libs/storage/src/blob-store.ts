@@ -9,6 +9,11 @@ export interface StoredBlob {
 export interface BlobRead {
   readonly stream: Readable;
   readonly size: number;
+  /**
+   * The whole blob, when the adapter read it whole before answering (small blobs): the same bytes the stream
+   * gives. A caller may take these instead of reading the stream, and then never touches `stream`.
+   */
+  readonly bytes?: Buffer;
 }
 
 /**

@@ -94,7 +94,7 @@ export class FilesystemBlobStore implements BlobStore {
     }
     // Closed once, here, whatever the outcome: the bytes are read, and a descriptor is never closed twice.
     await closeFd(fd).catch(() => undefined);
-    return { stream: Readable.from(whole.length === 0 ? [] : [whole], { objectMode: false }), size: whole.length };
+    return wholeRead(whole);
   }
 
   /**
@@ -164,6 +164,19 @@ async function readHead(fd: number): Promise<Buffer | undefined> {
     filled += read;
     if (filled === HEAD_READ) return undefined;
   }
+}
+
+/** A blob read whole: its bytes, and a stream of them made only if asked for. */
+function wholeRead(bytes: Buffer): BlobRead {
+  let stream: Readable | undefined;
+  return {
+    size: bytes.length,
+    bytes,
+    get stream() {
+      stream ??= Readable.from(bytes.length === 0 ? [] : [bytes], { objectMode: false });
+      return stream;
+    },
+  };
 }
 
 /**
