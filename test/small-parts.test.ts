@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { uploadJson, uploadMultipart } from './support/http.ts';
+import { ONE_PIXEL_PNG } from './support/samples.ts';
 import { eventually, startStack, type Stack } from './support/stack.ts';
 
 /**
@@ -8,11 +9,6 @@ import { eventually, startStack, type Stack } from './support/stack.ts';
  * through the stages (tests elsewhere). The whole path must answer exactly as the streamed one does.
  */
 const KiB = 1024;
-/** A whole 1×1 PNG. */
-const PNG = Buffer.from(
-  '89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201a0a3f2c80000000049454e44ae426082',
-  'hex',
-);
 
 let stack: Stack;
 beforeAll(async () => {
@@ -46,7 +42,7 @@ describe('small parts, stored whole', () => {
   });
 
   it('refuses a denied type with 415 before storing it', async () => {
-    const response = await uploadMultipart(stack.url, [{ field: 'file', filename: 'dot.png', content: PNG }]);
+    const response = await uploadMultipart(stack.url, [{ field: 'file', filename: 'dot.png', content: ONE_PIXEL_PNG }]);
     expect(await errorOf(response)).toEqual({ status: 415, code: 'UNSUPPORTED_TYPE' });
   });
 

@@ -2,14 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drainedOrClosed } from './support/http.ts';
+import { ONE_PIXEL_PNG } from './support/samples.ts';
 import { eventually, startStack, type Stack } from './support/stack.ts';
 
 const MiB = 1024 * 1024;
-/** A whole 1×1 PNG: the sniffer recognises it whatever follows (a cut-off PNG followed by noise may not be). */
-const PNG_HEAD = Buffer.from(
-  '89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201a0a3f2c80000000049454e44ae426082',
-  'hex',
-);
 
 let stack: Stack;
 beforeAll(async () => {
@@ -46,8 +42,8 @@ function putPng(size: number): Promise<{ status: number; code: string; sentWhenA
     });
     const chunk = randomBytes(256 * 1024);
     void (async () => {
-      req.write(PNG_HEAD);
-      sent += PNG_HEAD.length;
+      req.write(ONE_PIXEL_PNG);
+      sent += ONE_PIXEL_PNG.length;
       while (sent < size && !req.destroyed) {
         const piece = chunk.subarray(0, Math.min(chunk.length, size - sent));
         sent += piece.length;
