@@ -1,4 +1,5 @@
 import type { DatabaseSync } from 'node:sqlite';
+import { TurnBatch } from '@one-time/core';
 
 /**
  * Primary result codes after which SQLite may have rolled back the whole transaction, or left it in a state its
@@ -7,13 +8,7 @@ import type { DatabaseSync } from 'node:sqlite';
  */
 const TRANSACTION_ENDING_CODES = new Set([5, 7, 10, 13]);
 
-interface Queued {
-  readonly work: () => unknown;
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (error: unknown) => void;
-}
-
-type Outcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown };
+type Work = () => unknown;
 
 /**
  * Group commit: the writes asked for during one turn of the event loop run, in order, in ONE write transaction,
@@ -31,8 +26,7 @@ type Outcome = { readonly ok: true; readonly value: unknown } | { readonly ok: f
 export class GroupCommit {
   readonly #db: DatabaseSync;
   readonly #mapError: (error: unknown) => unknown;
-  #queue: Queued[] = [];
-  #scheduled: NodeJS.Immediate | undefined;
+  readonly #batch = new TurnBatch<Work, unknown>((batch) => Promise.resolve(this.#commit(batch)));
 
   /** `mapError` turns a driver error into what callers are rejected with. */
   constructor(db: DatabaseSync, mapError: (error: unknown) => unknown) {
@@ -42,67 +36,51 @@ export class GroupCommit {
 
   /** Runs `work` (synchronous statements) in the next batch; settles once that batch has committed. */
   run<T>(work: () => T): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
-      // After the poll phase: every request whose I/O arrived in this turn has queued its write by then.
-      this.#scheduled ??= setImmediate(() => this.flush());
-    });
+    return this.#batch.add(work) as Promise<T>;
   }
 
-  /** Commits what is queued now (before a checkpoint or close, and by the timer). */
+  /** Commits what is queued now (before a checkpoint or close); the batch of each turn commits by itself. */
   flush(): void {
-    clearImmediate(this.#scheduled);
-    this.#scheduled = undefined;
-    const batch = this.#queue;
-    this.#queue = [];
-    if (batch.length === 1) this.#runAlone(batch[0]!);
-    else if (batch.length > 1) this.#runTogether(batch);
+    this.#batch.flush();
   }
 
-  /** One write is its own transaction: no BEGIN and COMMIT around it. */
-  #runAlone(item: Queued): void {
-    let value: unknown;
-    try {
-      value = item.work();
-    } catch (error) {
-      item.reject(this.#mapError(error));
-      return;
-    }
-    item.resolve(value);
-  }
-
-  #runTogether(batch: readonly Queued[]): void {
+  /** Runs and commits a batch, synchronously; answers each write with its value or its (mapped) error. */
+  #commit(batch: readonly Work[]): Array<PromiseSettledResult<unknown>> {
+    if (batch.length === 1) return [this.#runAlone(batch[0]!)];
     try {
       this.#db.exec('BEGIN IMMEDIATE');
     } catch (error) {
       // Another connection held the write lock past the busy timeout: every write would have waited as long.
-      for (const item of batch) item.reject(this.#mapError(error));
-      return;
+      return batch.map(() => ({ status: 'rejected', reason: this.#mapError(error) }));
     }
-    let outcomes: Outcome[];
+    let outcomes: Array<PromiseSettledResult<unknown>>;
     try {
-      outcomes = batch.map((item) => this.#attempt(item));
+      outcomes = batch.map((work) => this.#attempt(work));
       this.#db.exec('COMMIT');
     } catch {
       // Nothing of the batch is committed; each write runs again on its own and gets its own answer.
       this.#rollBack();
-      for (const item of batch) this.#runAlone(item);
-      return;
+      return batch.map((work) => this.#runAlone(work));
     }
-    batch.forEach((item, i) => {
-      const outcome = outcomes[i]!;
-      if (outcome.ok) item.resolve(outcome.value);
-      else item.reject(this.#mapError(outcome.error));
-    });
+    return outcomes;
   }
 
-  /** A write's own failure is its outcome; one that ends the transaction is thrown to roll the batch back. */
-  #attempt(item: Queued): Outcome {
+  /** One write is its own transaction: no BEGIN and COMMIT around it. */
+  #runAlone(work: Work): PromiseSettledResult<unknown> {
     try {
-      return { ok: true, value: item.work() };
+      return { status: 'fulfilled', value: work() };
+    } catch (error) {
+      return { status: 'rejected', reason: this.#mapError(error) };
+    }
+  }
+
+  /** A write's own failure is its answer; one that ends the transaction is thrown to roll the batch back. */
+  #attempt(work: Work): PromiseSettledResult<unknown> {
+    try {
+      return { status: 'fulfilled', value: work() };
     } catch (error) {
       if (!this.#db.isTransaction || endsTransaction(error)) throw error;
-      return { ok: false, error };
+      return { status: 'rejected', reason: this.#mapError(error) };
     }
   }
 

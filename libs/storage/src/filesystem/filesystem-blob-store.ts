@@ -77,7 +77,7 @@ export class FilesystemBlobStore implements BlobStore {
     let whole: Buffer;
     try {
       const head = await readHead(fd);
-      if (head) {
+      if (head.length < HEAD_READ) {
         whole = head;
       } else {
         const size = (await fstatFd(fd)).size;
@@ -86,7 +86,7 @@ export class FilesystemBlobStore implements BlobStore {
           const stream = createReadStream(path, { fd, start: 0, end: size - 1, highWaterMark: READ_CHUNK, autoClose: true });
           return { stream, size };
         }
-        whole = await readWhole(fd, path, size);
+        whole = await readWhole(fd, path, size, head);
       }
     } catch (error) {
       await closeFd(fd).catch(() => undefined);
@@ -154,16 +154,16 @@ async function removeFile(path: string): Promise<boolean> {
  */
 const HEAD_READ = 16 * 1024;
 
-/** The whole file when it is shorter than HEAD_READ, else undefined. A folder fails with EISDIR. */
-async function readHead(fd: number): Promise<Buffer | undefined> {
+/** The file's first HEAD_READ bytes: the whole file when fewer came. A folder fails with EISDIR. */
+async function readHead(fd: number): Promise<Buffer> {
   const buffer = Buffer.allocUnsafe(HEAD_READ);
   let filled = 0;
-  for (;;) {
+  while (filled < HEAD_READ) {
     const read = await readFd(fd, buffer.subarray(filled), HEAD_READ - filled, filled);
-    if (read === 0) return buffer.subarray(0, filled);
+    if (read === 0) break;
     filled += read;
-    if (filled === HEAD_READ) return undefined;
   }
+  return buffer.subarray(0, filled);
 }
 
 /** A blob read whole: its bytes, and a stream of them made only if asked for. */
@@ -183,9 +183,9 @@ function wholeRead(bytes: Buffer): BlobRead {
  * A small blob is read whole, before the answer starts, so its descriptor closes at once: one read instead of a
  * stream on the file, and no descriptor left open while a slow client takes its bytes.
  */
-async function readWhole(fd: number, path: string, size: number): Promise<Buffer> {
+async function readWhole(fd: number, path: string, size: number, head: Buffer): Promise<Buffer> {
   const buffer = Buffer.allocUnsafe(size);
-  let filled = 0;
+  let filled = head.copy(buffer); // what `readHead` read is not read again
   while (filled < size) {
     const read = await readFd(fd, buffer.subarray(filled), size - filled, filled);
     if (read === 0) throw new Error(`${path} ended after ${filled} of ${size} bytes`);
